@@ -1,0 +1,344 @@
+"""Turn a `.wyn` file into a binary to run: from the cache, or by compiling it.
+
+Compiling happens under a lock on the source path (the compiler writes
+``FILE.wyn.c`` beside the source, so two builds of one file must not overlap,
+even across sessions), retries host-resource failures with backoff, and never
+leaves anything in the source tree that was not there before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filelock import FileLock
+
+from .cache import CorruptEntry, Entry, EntryMeta, KeyInputs, Store, compute_key, copy_verified, make_private_dir
+from .process import Completed, child_env, run_bounded
+from .toolchain import CompileCommand, Toolchain, strip_ansi
+
+TRANSIENT_PATTERNS = re.compile(
+    r"Resource temporarily unavailable|unable to fork|Cannot allocate memory|Text file busy|"
+    r"posix_spawn|Too many open files|No space left on device",
+    re.IGNORECASE,
+)
+# Lines the compiler prints on every build, success or not: not a diagnostic.
+_NOISE = re.compile(r"^\s*(Building\b|\S*\s*Built:|Compilation failed|\S*\s*Wynter:|Warning:)")
+
+
+@dataclass
+class BuildResult:
+    ok: bool
+    binary: Path | None = None
+    diagnostics: str = ""  # the compiler's output, escapes stripped
+    compile_seconds: float = 0.0  # what compiling took (recorded, for a cache hit)
+    cached: bool = False
+    problem: str = ""  # why there is no binary, when it is not the compiler's verdict
+    retries: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    argv: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BuildStats:
+    compiled: int = 0
+    compile_seconds: float = 0.0
+    hits: int = 0
+    saved_seconds: float = 0.0
+    retries: int = 0
+    uncached: int = 0
+
+    def add(self, other: dict[str, float]) -> None:
+        for name, value in other.items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+def has_diagnostic(text: str) -> bool:
+    return any(line.strip() and not _NOISE.match(line) for line in text.splitlines())
+
+
+@dataclass
+class Attempt:
+    done: Completed
+    binary: Path
+    problem: str  # "" when the compiler produced a binary
+    transient: bool
+    cacheable: bool
+
+
+class Builder:
+    """Per-process: builds files with one toolchain, command and store."""
+
+    def __init__(
+        self,
+        toolchain: Toolchain,
+        command: CompileCommand,
+        rootdir: Path,
+        store: Store | None,
+        compile_timeout: float,
+        retries: int,
+        output_limit: int,
+    ) -> None:
+        self.toolchain = toolchain
+        self.command = command
+        self.rootdir = rootdir
+        self.store = store
+        self.compile_timeout = compile_timeout
+        self.max_retries = retries
+        self.output_limit = output_limit
+        self.key_inputs = KeyInputs.current(toolchain, command, rootdir)
+        self.run_dir = Path(tempfile.mkdtemp(prefix="pytest-wyn-run-"))
+        self.lock_dir = _source_lock_dir()
+        self.stats = BuildStats()
+        self.records: dict[str, list[float]] = {}  # file -> [compile s, mtime_ns, size], for scheduling
+        self._counter = 0
+
+    def close(self) -> None:
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def source_arg(self, source: Path) -> str:
+        """The path string passed to the compiler: relative to the rootdir when inside it."""
+        try:
+            return str(source.relative_to(self.rootdir))
+        except ValueError:
+            return str(source)
+
+    def _slot(self, source: Path) -> Path:
+        self._counter += 1
+        slot = self.run_dir / str(self._counter)
+        slot.mkdir()
+        return slot / (source.stem or "test")
+
+    def build(self, source: Path) -> BuildResult:
+        arg = self.source_arg(source)
+        result = self._build(source, arg)
+        try:
+            st = source.stat()
+            self.records[arg] = [round(result.compile_seconds, 3), st.st_mtime_ns, st.st_size]
+        except OSError:
+            pass
+        return result
+
+    def _build(self, source: Path, arg: str) -> BuildResult:
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            return BuildResult(False, problem=f"cannot read the file to compile it: {exc.strerror or exc}")
+        if self.store is None:
+            return self._compile_uncached(source, arg)
+        warnings: list[str] = []
+        key = compute_key(self.key_inputs, arg, data)
+        hit = self._serve(key, source, warnings)
+        if hit is not None:
+            return hit
+        with self.store.lock(key):
+            hit = self._serve(key, source, warnings)
+            if hit is not None:
+                return hit
+            result = self._compile_and_publish(source, arg, key)
+        result.warnings[:0] = warnings
+        return result
+
+    def _serve(self, key: str, source: Path, warnings: list[str]) -> BuildResult | None:
+        assert self.store is not None
+        try:
+            entry = self.store.lookup(key)
+        except CorruptEntry as exc:
+            warnings.append(str(exc))
+            return None
+        if entry is None:
+            return None
+        result = self._from_entry(entry, source)
+        if result is None:
+            self.store.discard(key)
+            warnings.append(f"cache entry {key[:12]} was damaged (its binary does not match its hash); rebuilt")
+            return None
+        self.stats.hits += 1
+        self.stats.saved_seconds += entry.meta.compile_seconds
+        result.warnings[:0] = warnings
+        return result
+
+    def _from_entry(self, entry: Entry, source: Path) -> BuildResult | None:
+        meta = entry.meta
+        if meta.status != "ok" or entry.binary is None:
+            return BuildResult(False, diagnostics=meta.diagnostics, compile_seconds=meta.compile_seconds, cached=True)
+        target = self._slot(source)
+        try:
+            good = copy_verified(entry.binary, target, meta.binary_sha256)
+        except OSError:
+            good = False
+        if not good:
+            return None
+        return BuildResult(True, target, meta.diagnostics, meta.compile_seconds, cached=True)
+
+    def _compile_and_publish(self, source: Path, arg: str, key: str) -> BuildResult:
+        assert self.store is not None
+        staged = self.store.new_staging_dir()
+        try:
+            result, attempt = self._compile(source, arg, staged / "binary")
+            if attempt is None or not attempt.cacheable or not self._unchanged(source, arg, key):
+                return self._keep_private(result, source)
+            meta = EntryMeta(
+                "ok" if result.ok else "failed",
+                result.compile_seconds,
+                attempt.done.returncode or 0,
+                result.diagnostics,
+            )
+            entry = self.store.publish(key, staged, meta)
+            if not result.ok:
+                return result
+            served = self._from_entry(entry, source)
+            if served is None:
+                return BuildResult(False, problem="the freshly built binary did not match its hash when copied")
+            served.cached = False
+            served.retries = result.retries
+            served.argv = result.argv
+            return served
+        finally:
+            if staged.exists():
+                shutil.rmtree(staged, ignore_errors=True)
+
+    def _unchanged(self, source: Path, arg: str, key: str) -> bool:
+        """The inputs still hash to key: nothing was edited while we compiled."""
+        try:
+            return compute_key(self.key_inputs, arg, source.read_bytes()) == key
+        except OSError:
+            return False
+
+    def _keep_private(self, result: BuildResult, source: Path) -> BuildResult:
+        if result.ok and result.binary is not None:
+            target = self._slot(source)
+            shutil.move(str(result.binary), target)
+            result.binary = target
+        return result
+
+    def _compile_uncached(self, source: Path, arg: str) -> BuildResult:
+        target = self._slot(source)
+        result, _ = self._compile(source, arg, target)
+        self.stats.uncached += 1
+        return result
+
+    def _compile(self, source: Path, arg: str, output: Path) -> tuple[BuildResult, Attempt | None]:
+        retries: list[str] = []
+        attempt: Attempt | None = None
+        for n in range(self.max_retries + 1):
+            attempt = self._attempt(source, arg, output)
+            self.stats.compiled += 1
+            self.stats.compile_seconds += attempt.done.seconds
+            if not attempt.transient or n == self.max_retries:
+                break
+            retries.append(f"attempt {n + 1} failed for a host reason ({attempt.problem}); retried")
+            self.stats.retries += 1
+            time.sleep(min(0.25 * 2**n, 4.0))
+        assert attempt is not None
+        done = attempt.done
+        diagnostics = strip_ansi(done.text)
+        result = BuildResult(
+            ok=not attempt.problem,
+            binary=attempt.binary if not attempt.problem else None,
+            diagnostics=diagnostics,
+            compile_seconds=done.seconds,
+            problem=attempt.problem if attempt.problem != "diagnostic" else "",
+            retries=retries,
+            argv=self.command.argv(self.toolchain.path, arg, str(output)),
+        )
+        if done.cut_bytes:
+            result.diagnostics += f"\n[... {done.cut_bytes} bytes of compiler output cut ...]"
+        return result, attempt
+
+    def _attempt(self, source: Path, arg: str, output: Path) -> Attempt:
+        argv = self.command.argv(self.toolchain.path, arg, str(output))
+        produced = self.command.produced_path(arg)
+        with _source_lock(self.lock_dir, source), _restoring(Path(str(source) + ".c")):
+            done = run_bounded(
+                argv, cwd=str(self.rootdir), env=child_env(), timeout=self.compile_timeout, limit=self.output_limit
+            )
+            if produced is not None:
+                made = self.rootdir / produced
+                if made.exists():
+                    shutil.move(str(made), output)
+        return _classify(done, output, self.compile_timeout)
+
+
+def _classify(done: Completed, output: Path, timeout: float) -> Attempt:
+    if done.launch_error:
+        transient = bool(TRANSIENT_PATTERNS.search(done.launch_error))
+        return Attempt(done, output, f"the compiler could not be started: {done.launch_error}", transient, False)
+    if done.timed_out:
+        return Attempt(
+            done,
+            output,
+            f"the compiler did not finish within {timeout:g} s (wyn_compile_timeout) and was killed",
+            False,
+            False,
+        )
+    if done.signal is not None:
+        return Attempt(done, output, f"the compiler was killed by {done.signal_name}", True, False)
+    text = strip_ansi(done.text)
+    if done.returncode != 0:
+        host = TRANSIENT_PATTERNS.search(text)
+        if host is not None:
+            return Attempt(done, output, f"host resources ran out: {host.group(0)}", True, False)
+        if not has_diagnostic(text):
+            return Attempt(done, output, f"the compiler exited {done.returncode} without any diagnostic", True, False)
+        return Attempt(done, output, "diagnostic", False, True)
+    if not output.is_file():
+        return Attempt(done, output, "the compiler exited 0 but wrote no binary", False, False)
+    if not os.access(output, os.X_OK):
+        return Attempt(done, output, "the compiler exited 0 but the file it wrote is not executable", False, False)
+    return Attempt(done, output, "", False, True)
+
+
+def _source_lock_dir() -> Path | None:
+    path = Path(tempfile.gettempdir()) / f"pytest-wyn-{os.getuid()}" / "source-locks"
+    try:
+        make_private_dir(path.parent)
+        path.mkdir(exist_ok=True, mode=0o700)
+    except Exception:
+        return None
+    return path
+
+
+class _source_lock:
+    """Serialises builds of one source path across processes and sessions."""
+
+    def __init__(self, lock_dir: Path | None, source: Path) -> None:
+        name = hashlib.sha256(str(source.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        self.lock = FileLock(str(lock_dir / f"{name}.lock")) if lock_dir is not None else None
+
+    def __enter__(self) -> None:
+        if self.lock is not None:
+            self.lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.lock is not None:
+            self.lock.release()
+
+
+class _restoring:
+    """Puts ``path`` back as it was: removed if new, its old bytes if it existed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.before: bytes | None = None
+
+    def __enter__(self) -> None:
+        try:
+            self.before = self.path.read_bytes()
+        except OSError:
+            self.before = None
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.before is None:
+                self.path.unlink(missing_ok=True)
+            else:
+                self.path.write_bytes(self.before)
+        except OSError:
+            pass

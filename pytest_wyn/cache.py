@@ -1,0 +1,305 @@
+"""The compile cache: the key, and a store of entries published atomically.
+
+An entry is a directory ``entries/<k[:2]>/<key>/`` holding ``meta.json`` and,
+for a successful build, ``binary``. It is built in ``staging/`` and renamed
+into place, so a reader sees a whole entry or none. One file lock per key
+makes concurrent workers and sessions compile a key once and share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from .deps import module_deps
+from .toolchain import CompileCommand, Toolchain, c_compiler_choice
+
+FORMAT_VERSION = "pytest-wyn-cache-1"
+STAGING_MAX_AGE = 3600.0
+
+
+class CacheDirError(Exception):
+    """The cache directory is unsafe to run binaries from (someone else can write it)."""
+
+
+@dataclass(frozen=True)
+class KeyInputs:
+    """Everything a compile's result depends on, except the file itself."""
+
+    toolchain: str  # Toolchain.identity
+    command: str
+    c_compiler: str
+    cwd: Path
+
+    @classmethod
+    def current(cls, toolchain: Toolchain, command: CompileCommand, cwd: Path) -> KeyInputs:
+        described = f"{command.template!r} {command.args!r} {command.output_template!r}"
+        return cls(toolchain.identity, described, c_compiler_choice(), cwd)
+
+
+def _digest_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def compute_key(inputs: KeyInputs, source: str, source_bytes: bytes) -> str:
+    """The cache key of compiling ``source`` (as passed to the compiler)."""
+    h = hashlib.sha256()
+    lines = [
+        FORMAT_VERSION,
+        f"toolchain {inputs.toolchain}",
+        f"command {inputs.command}",
+        f"cc {inputs.c_compiler}",
+        f"source {source!r} {_digest_bytes(source_bytes)}",
+    ]
+    toml = inputs.cwd / "wyn.toml"
+    try:
+        lines.append(f"wyn.toml {_digest_bytes(toml.read_bytes())}")
+    except OSError:
+        lines.append("wyn.toml absent")
+    text = source_bytes.decode("utf-8", errors="replace")
+    for dep in module_deps(text, source, inputs.cwd):
+        if dep.path is None:
+            lines.append(f"module {dep.name} missing")
+            continue
+        full = dep.path if os.path.isabs(dep.path) else os.path.join(inputs.cwd, dep.path)
+        try:
+            data = Path(full).read_bytes()
+        except OSError:
+            lines.append(f"module {dep.name} {dep.path!r} unreadable")
+            continue
+        lines.append(f"module {dep.name} {dep.path!r} {_digest_bytes(data)}")
+    h.update("\n".join(lines).encode("utf-8", errors="surrogateescape"))
+    return h.hexdigest()
+
+
+@dataclass
+class EntryMeta:
+    status: str  # "ok" or "failed"
+    compile_seconds: float
+    returncode: int
+    diagnostics: str
+    binary_size: int = 0
+    binary_sha256: str = ""
+    created: float = 0.0
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    meta: EntryMeta
+    binary: Path | None
+
+
+def check_private_dir(path: Path) -> None:
+    st = path.stat()
+    if st.st_uid != os.getuid():
+        raise CacheDirError(f"{path} belongs to another user (uid {st.st_uid}); pytest-wyn runs binaries from it")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise CacheDirError(
+            f"{path} can be written by group or others (mode {stat.S_IMODE(st.st_mode):o}); "
+            f"pytest-wyn runs binaries from it. Fix: chmod 700 {path}"
+        )
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` as 0700 (parents as needed) and refuse an unsafe one."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    check_private_dir(path)
+
+
+class Store:
+    """Entries under ``root``; all methods are safe across processes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.entries = root / "entries"
+        self.staging = root / "staging"
+        self.locks = root / "locks"
+
+    def prepare(self) -> None:
+        """Create the layout. Raises CacheDirError for an unsafe dir, OSError if unwritable."""
+        make_private_dir(self.root)
+        for sub in (self.entries, self.staging, self.locks):
+            sub.mkdir(exist_ok=True, mode=0o700)
+        with tempfile.NamedTemporaryFile(dir=self.staging, prefix="probe-"):
+            pass
+
+    def entry_dir(self, key: str) -> Path:
+        return self.entries / key[:2] / key
+
+    @contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        with FileLock(str(self.locks / f"{key[:2]}-{key}.lock")):
+            yield
+
+    def lookup(self, key: str) -> Entry | None:
+        """The entry for key if it is whole; a damaged one is removed (returns None)."""
+        d = self.entry_dir(key)
+        try:
+            raw = (d / "meta.json").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return None
+        try:
+            meta = EntryMeta(**json.loads(raw))
+        except (ValueError, TypeError):
+            self.discard(key)
+            raise CorruptEntry(key, "its metadata is not readable") from None
+        binary: Path | None = None
+        if meta.status == "ok":
+            binary = d / "binary"
+            try:
+                size = binary.stat().st_size
+            except OSError:
+                size = -1
+            if size != meta.binary_size:
+                self.discard(key)
+                raise CorruptEntry(key, f"its binary has {size} bytes, {meta.binary_size} recorded")
+        try:
+            os.utime(d / "meta.json")  # for least-recently-used eviction
+        except OSError:
+            pass
+        return Entry(key, meta, binary)
+
+    def new_staging_dir(self) -> Path:
+        return Path(tempfile.mkdtemp(dir=self.staging, prefix="build-"))
+
+    def publish(self, key: str, staged: Path, meta: EntryMeta) -> Entry:
+        """Move a staged build (holding ``binary`` if ok) into place, atomically."""
+        meta.created = time.time()
+        if meta.status == "ok":
+            binary = staged / "binary"
+            meta.binary_size = binary.stat().st_size
+            meta.binary_sha256 = sha256_file(binary)
+        tmp_meta = staged / "meta.json.tmp"
+        tmp_meta.write_text(json.dumps(asdict(meta)), encoding="utf-8")
+        with open(tmp_meta, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp_meta, staged / "meta.json")
+        final = self.entry_dir(key)
+        final.parent.mkdir(exist_ok=True, mode=0o700)
+        if final.exists():
+            shutil.rmtree(final, ignore_errors=True)
+        os.rename(staged, final)
+        return Entry(key, meta, final / "binary" if meta.status == "ok" else None)
+
+    def discard(self, key: str) -> None:
+        d = self.entry_dir(key)
+        if d.exists():
+            trash = self.staging / f"trash-{key}-{os.getpid()}-{time.monotonic_ns()}"
+            try:
+                os.rename(d, trash)
+            except OSError:
+                return
+            shutil.rmtree(trash, ignore_errors=True)
+
+    def clear(self) -> None:
+        for sub in (self.entries, self.staging):
+            if sub.exists():
+                shutil.rmtree(sub, ignore_errors=True)
+            sub.mkdir(exist_ok=True, mode=0o700)
+
+    def sweep_staging(self) -> None:
+        """Remove builds abandoned by killed processes."""
+        now = time.time()
+        try:
+            children = list(self.staging.iterdir())
+        except OSError:
+            return
+        for child in children:
+            try:
+                old = now - child.stat().st_mtime > STAGING_MAX_AGE
+            except OSError:
+                continue
+            if old or child.name.startswith("trash-"):
+                shutil.rmtree(child, ignore_errors=True)
+
+    def evict(self, max_bytes: int) -> int:
+        """Remove least recently used entries until the store fits; returns how many."""
+        entries: list[tuple[float, int, Path]] = []
+        total = 0
+        for bucket in self.entries.glob("*"):
+            for d in bucket.iterdir():
+                try:
+                    used = (d / "meta.json").stat().st_mtime
+                    size = sum(f.stat().st_size for f in d.iterdir())
+                except OSError:
+                    continue
+                entries.append((used, size, d))
+                total += size
+        removed = 0
+        for _used, size, d in sorted(entries):
+            if total <= max_bytes:
+                break
+            key = d.name
+            lock = FileLock(str(self.locks / f"{key[:2]}-{key}.lock"), timeout=0)
+            try:
+                with lock:
+                    self.discard(key)
+            except TimeoutError:
+                continue
+            total -= size
+            removed += 1
+        return removed
+
+
+class CorruptEntry(Exception):
+    def __init__(self, key: str, why: str) -> None:
+        super().__init__(f"cache entry {key[:12]} was damaged ({why}); it was removed and will be rebuilt")
+        self.key = key
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def copy_verified(src: Path, dest: Path, expected_sha256: str) -> bool:
+    """Copy src to dest (executable), returning whether the copy has the expected hash."""
+    h = hashlib.sha256()
+    with src.open("rb") as fin, open(dest, "wb") as fout:
+        for chunk in iter(lambda: fin.read(1 << 20), b""):
+            h.update(chunk)
+            fout.write(chunk)
+    os.chmod(dest, 0o700)
+    return h.hexdigest() == expected_sha256
+
+
+def parse_size(text: str) -> int:
+    units = {
+        "": 1,
+        "b": 1,
+        "k": 1 << 10,
+        "kb": 1000,
+        "kib": 1 << 10,
+        "m": 1 << 20,
+        "mb": 1000**2,
+        "mib": 1 << 20,
+        "g": 1 << 30,
+        "gb": 1000**3,
+        "gib": 1 << 30,
+        "t": 1 << 40,
+        "tb": 1000**4,
+        "tib": 1 << 40,
+    }
+    s = text.strip().lower().replace(" ", "")
+    num = s.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = s[len(num) :]
+    if unit not in units or not num:
+        raise ValueError(f"not a size: {text!r} (use e.g. 2GiB, 500MB)")
+    return int(float(num) * units[unit])

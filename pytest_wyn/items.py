@@ -1,0 +1,279 @@
+"""The pytest side of a `.wyn` file: one collector, and its items.
+
+A file is compiled once and its binary run once per session; every item of
+the file reads its verdict from that one run (``WynFile.outcome``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback, TerminalRepr
+
+from . import judge
+from .build import BuildResult
+from .names import item_names
+from .process import Completed, child_env, run_bounded
+from .report import source_excerpt
+from .session import WynSession, get_session
+from .spec import Block, Directive, Spec, SpecError, decode, parse
+
+
+class WynWarning(pytest.PytestWarning):
+    """Something in a .wyn file that is probably not what its author meant."""
+
+
+class WynFailure(Exception):
+    def __init__(self, verdict: judge.Verdict) -> None:
+        super().__init__(verdict.message)
+        self.verdict = verdict
+
+
+@dataclass
+class FileOutcome:
+    build: BuildResult | None
+    run: Completed | None
+    verdicts: list[judge.Verdict]
+    timeout: float
+    shown_compile_failure: str | None = None  # nodeid whose report holds the diagnostics
+    sections: list[tuple[str, str]] = field(default_factory=list)
+
+
+class WynFile(pytest.File):
+    spec: Spec
+    lines: list[str]
+
+    def collect(self) -> Iterable[pytest.Item]:
+        try:
+            text = decode(self.path.read_bytes())
+            self.spec = parse(text)
+        except SpecError as exc:
+            raise self.CollectError(f"{self.nodeid}:{exc.line}: cannot collect: {exc.message}") from None
+        except OSError as exc:
+            raise self.CollectError(f"{self.nodeid}: cannot read: {exc.strerror or exc}") from None
+        self.lines = text.split("\n")
+        self._outcome: FileOutcome | None = None
+        spec = self.spec
+        for unknown in spec.unknown:
+            self._warn(unknown.line, f"unknown directive {unknown.key}: (did you mean {unknown.suggestion}:?)")
+        if spec.blocks and spec.main_line is not None:
+            self._warn(
+                spec.main_line,
+                f"this file has fn main, so Wyn ignores its {len(spec.blocks)} test block(s); "
+                "it runs as one program test",
+            )
+        if spec.is_block_file:
+            if spec.expects:
+                self._warn(spec.expects[0].line, "EXPECT lines are ignored in a file of test blocks")
+            for name, block, index in item_names(spec.blocks):
+                yield WynBlockItem.from_parent(self, name=name, block=block, index=index)
+        else:
+            yield WynProgramItem.from_parent(
+                self, name=self.path.name[:-4] if self.path.name.endswith(".wyn") else self.path.name
+            )
+
+    def _warn(self, line: int, message: str) -> None:
+        self.warn(WynWarning(f"{self.nodeid}:{line}: {message}"))
+
+    # -- running, once per file
+    def outcome(self) -> FileOutcome:
+        if self._outcome is None:
+            self._outcome = self._execute()
+        return self._outcome
+
+    def _execute(self) -> FileOutcome:
+        session = get_session(self.config)
+        spec = self.spec
+        timeout = spec.timeout or session.settings.timeout
+        builder = session.builder()
+        build = builder.build(self.path)
+        outcome = FileOutcome(build, None, [], timeout)
+        if build.diagnostics.strip():
+            outcome.sections.append(("stdout (wyn compile)", build.diagnostics))
+        count = len(spec.blocks) if spec.is_block_file else 1
+        if spec.expect_errors:
+            outcome.verdicts = [judge.judge_expect_error(spec, build)]
+            return outcome
+        if not build.ok or build.binary is None:
+            outcome.verdicts = [judge.compile_failure(build)] * count
+            return outcome
+        run = run_bounded(
+            [str(build.binary)],
+            cwd=str(self.config.rootpath),
+            env=child_env(),
+            timeout=timeout,
+            limit=session.settings.max_output,
+        )
+        outcome.run = run
+        if spec.is_block_file:
+            outcome.verdicts = judge.judge_blocks(spec, run, timeout)
+        else:
+            outcome.verdicts = [judge.judge_program(spec, run, timeout)]
+            outcome.sections.append(("stdout (wyn run)", _run_text(run)))
+        return outcome
+
+
+def _run_text(run: Completed) -> str:
+    text = run.text
+    if run.cut_bytes:
+        text += f"\n[pytest-wyn: {run.cut_bytes} bytes of output were cut from the middle]\n"
+    return text or "(no output)\n"
+
+
+class WynItem(pytest.Item):
+    parent: WynFile
+    line: int = 1  # 1-based
+    index: int = 0  # position among the file's verdicts
+
+    def _directives(self) -> Iterable[Directive]:
+        return self.parent.spec.directives
+
+    def apply_markers(self) -> None:
+        for d in self._directives():
+            if d.key == "SKIP":
+                self.add_marker(pytest.mark.skip(reason=d.value or "SKIP directive"))
+            elif d.key == "XFAIL":
+                self.add_marker(pytest.mark.xfail(reason=d.value or "XFAIL directive", strict=True))
+            elif d.key == "MARK":
+                self.add_marker(getattr(pytest.mark, d.value.strip()))
+
+    def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
+        return self.path, self.line - 1, self.name
+
+    def setup(self) -> None:
+        outcome = self.parent.outcome()
+        build = outcome.build
+        if build is not None:
+            self.user_properties.append(
+                ("wyn_cache", "hit" if build.cached else ("off" if not get_session(self.config).store_ok else "miss"))
+            )
+            self.user_properties.append(("wyn_compile_seconds", f"{build.compile_seconds:.3f}"))
+            if build.retries:
+                self.user_properties.append(("wyn_compile_retries", str(len(build.retries))))
+            for warning in build.warnings:
+                self.warn(pytest.PytestWarning(warning))
+                break
+        verdict = outcome.verdicts[self.index]
+        if verdict.error:
+            raise WynFailure(verdict)
+
+    def runtest(self) -> None:
+        outcome = self.parent.outcome()
+        for title, text in self._sections(outcome):
+            self.add_report_section("call", title, text)
+        verdict = outcome.verdicts[self.index]
+        if not verdict.passed:
+            raise WynFailure(verdict)
+
+    def _sections(self, outcome: FileOutcome) -> list[tuple[str, str]]:
+        return outcome.sections
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
+        if isinstance(excinfo.value, WynFailure):
+            return self._repr(excinfo.value.verdict)
+        return super().repr_failure(excinfo, style)
+
+    def _repr(self, verdict: judge.Verdict) -> TerminalRepr:
+        session = get_session(self.config)
+        outcome = self.parent.outcome()
+        build = outcome.build
+        lines: list[str] = []
+        compile_failed = build is not None and not build.ok and not self.parent.spec.expect_errors
+        if compile_failed and outcome.shown_compile_failure not in (None, self.nodeid):
+            lines.append(f"{verdict.message}")
+            lines.append(f"(the file did not compile; the diagnostics are shown under {outcome.shown_compile_failure})")
+        else:
+            if compile_failed:
+                outcome.shown_compile_failure = self.nodeid
+            lines.append(verdict.message)
+            if build is not None and build.retries:
+                lines += [f"note: {r}" for r in build.retries]
+            if verdict.details:
+                lines.append("")
+                lines += verdict.details
+            excerpt = self._excerpt(verdict)
+            if excerpt:
+                lines.append("")
+                lines += excerpt
+        path, line = self._location(verdict, session)
+        lines.append("")
+        lines.append(f"{path}:{line}: {verdict.message}")
+        entry = ReprEntryNative(["\n".join(lines) + "\n"])
+        crash = ReprFileLocation(path, line, verdict.message)
+        return ExceptionChainRepr([(ReprTraceback([entry], None, "native"), crash, None)])
+
+    def _location(self, verdict: judge.Verdict, session: WynSession) -> tuple[str, int]:
+        root = self.config.rootpath
+        target = self.path if verdict.path is None else (root / verdict.path)
+        try:
+            shown = os.path.relpath(target, self.config.invocation_params.dir)
+        except ValueError:
+            shown = str(target)
+        return shown, verdict.line or self.line
+
+    def _excerpt(self, verdict: judge.Verdict) -> list[str]:
+        if verdict.path is not None:
+            try:
+                other = (self.config.rootpath / verdict.path).read_text(encoding="utf-8", errors="replace").split("\n")
+            except OSError:
+                return []
+            if verdict.line:
+                return [f"{verdict.path}:"] + source_excerpt(other, verdict.line - 2, verdict.line + 2, verdict.line)
+            return []
+        return self._own_excerpt(verdict)
+
+    def _own_excerpt(self, verdict: judge.Verdict) -> list[str]:
+        if verdict.line is None:
+            return []
+        return source_excerpt(self.parent.lines, verdict.line - 2, verdict.line + 2, verdict.line)
+
+
+class WynProgramItem(WynItem):
+    """A program or output test: the whole file is one test."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.line = 1
+        self.index = 0
+        self.apply_markers()
+
+
+class WynBlockItem(WynItem):
+    """One `test "name" { }` block."""
+
+    def __init__(self, *, block: Block, index: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.block = block
+        self.line = block.line
+        self.index = index
+        self.apply_markers()
+
+    def _directives(self) -> Iterable[Directive]:
+        """File-level directives, and those written inside this block."""
+        spec = self.parent.spec
+        for d in spec.directives:
+            owner = spec.block_at(d.line)
+            if owner is None or owner is self.block:
+                yield d
+
+    def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
+        return self.path, self.line - 1, f"test {self.block.name!r}"
+
+    def _sections(self, outcome: FileOutcome) -> list[tuple[str, str]]:
+        return [s for s in outcome.sections if "compile" in s[0]]
+
+    def _own_excerpt(self, verdict: judge.Verdict) -> list[str]:
+        mark = verdict.line if verdict.line != self.block.line else None
+        return source_excerpt(self.parent.lines, self.block.line, self.block.end_line, mark)
+
+
+def relative_to_root(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)

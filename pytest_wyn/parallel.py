@@ -1,0 +1,115 @@
+"""Parallel by default, through xdist's own options, and a useful file order.
+
+The defaults are set on ``config.option`` before xdist reads them, so every
+usual escape (``-n 0``, ``-p no:xdist``, ``--pdb``, ``--collect-only``, worker
+processes, an IDE's ``PYTEST_XDIST_AUTO_NUM_WORKERS``) keeps working.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .settings import DEFAULT_WORKERS, is_enabled
+
+DEFAULTED = pytest.StashKey[int]()
+RECORD_KEY = "wyn/files"
+
+
+def choose_workers(config: pytest.Config, workers_setting: str) -> None:
+    """Called before xdist's own pytest_cmdline_main."""
+    if not is_enabled(config) or not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput"):
+        return
+    opt = config.option
+    if opt.dist == "no" and not getattr(opt, "distload", False):
+        opt.dist = "loadfile"  # all items of a file on one worker: one compile, one run
+        opt.loadscopereorder = False  # keep our order: slow cache misses first
+    if opt.numprocesses is not None or getattr(opt, "tx", None) or opt.usepdb or opt.collectonly:
+        return
+    if opt.dist not in ("loadfile", "loadscope"):
+        return
+    wanted = _parse_workers(workers_setting)
+    named = _named_wyn_files(config.args, config.invocation_params.dir)
+    if named is not None:
+        if named <= 1:
+            return
+        wanted = min(wanted, named) if wanted > 0 else named
+    config.stash[DEFAULTED] = wanted
+    opt.numprocesses = "auto"  # resolved by pytest_xdist_auto_num_workers below
+
+
+def _parse_workers(text: str) -> int:
+    if text.strip() == "auto":
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        raise pytest.UsageError(f"wyn_workers must be a number or auto, not {text!r}") from None
+    return max(value, 0) or DEFAULT_WORKERS
+
+
+def auto_workers(config: pytest.Config) -> int | None:
+    """Our default worker count, unless the user or an IDE asked otherwise."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # let xdist honour it (VS Code caps it to the selected tests)
+    wanted = config.stash.get(DEFAULTED, None)
+    if not wanted:
+        return None
+    return wanted
+
+
+def _named_wyn_files(args: list[str], cwd: Path) -> int | None:
+    """How many .wyn files the command line names, if it names only .wyn files."""
+    files = set()
+    for arg in args:
+        path = arg.split("::", 1)[0]
+        if not path.endswith(".wyn"):
+            return None
+        full = Path(path) if os.path.isabs(path) else cwd / path
+        if full.is_dir():
+            return None
+        files.add(str(full))
+    return len(files) if files else None
+
+
+def file_priorities(record: dict[str, list[float]], root: Path) -> dict[str, list[float]]:
+    """Per file nodeid: [predicted compile seconds, 1.0 if probably a cache miss].
+
+    Computed once by the controller and sent to every worker, so that all
+    workers sort identically whatever happens to the files meanwhile.
+    """
+    out: dict[str, list[float]] = {}
+    for nodeid, fields in record.items():
+        try:
+            seconds, mtime_ns, size = float(fields[0]), int(fields[1]), int(fields[2])
+            st = (root / nodeid).stat()
+        except (OSError, ValueError, TypeError, IndexError):
+            continue
+        changed = st.st_mtime_ns != mtime_ns or st.st_size != size
+        out[nodeid] = [seconds, 1.0 if changed else 0.0]
+    return out
+
+
+def order_items(items: list[pytest.Item], priorities: dict[str, list[float]], file_of: dict[int, str]) -> None:
+    """Likely cache misses first, longest recorded compile first; files stay whole."""
+    if not file_of:
+        return
+    known = [p[0] for p in priorities.values()]
+    unknown_cost = max(known) if known else 1.0
+    groups: dict[str, list[pytest.Item]] = {}
+    others: list[pytest.Item] = []
+    for item in items:
+        key = file_of.get(id(item))
+        if key is None:
+            others.append(item)
+        else:
+            groups.setdefault(key, []).append(item)
+
+    def rank(key: str) -> tuple[float, float]:
+        seconds, miss = priorities.get(key, [unknown_cost, 1.0])
+        return (-miss, -seconds)
+
+    ordered = sorted(groups, key=rank)
+    items[:] = others + [item for key in ordered for item in groups[key]]

@@ -1,0 +1,217 @@
+"""pytest hooks: options, switching on, collecting files, header and summary.
+
+Kept thin: the work is done by the modules these hooks call.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import parallel, settings
+from .build import BuildStats
+from .cache import CacheDirError, Store
+from .items import WynFile, WynItem, relative_to_root
+from .session import SESSION_KEY, WynSession, get_session
+from .toolchain import CompileCommand, Toolchain, ToolchainError, load_toolchain
+
+STATS_KEY = pytest.StashKey[BuildStats]()
+RECORD_UPDATES = pytest.StashKey[dict[str, list[float]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    settings.add_options(parser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config: pytest.Config) -> Any:
+    if settings.is_enabled(config):
+        parallel.choose_workers(config, config.getini("wyn_workers") or os.environ.get("PYTEST_WYN_WORKERS") or "")
+    return (yield)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    return parallel.auto_workers(config)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "wyn_real: needs a real Wyn compiler")
+    if not settings.is_enabled(config):
+        return
+    opts = settings.read(config)
+    session = WynSession(opts, config.rootpath)
+    config.stash[SESSION_KEY] = session
+    config.stash[STATS_KEY] = BuildStats()
+    config.stash[RECORD_UPDATES] = {}
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None and "wyn" in worker_input:
+        _configure_worker(session, worker_input["wyn"])
+        return
+    if config.option.collectonly:
+        return  # collection never compiles: no compiler needed
+    try:
+        session.toolchain = load_toolchain(opts.compiler_option, opts.compiler_ini, opts.compiler_env, config.rootpath)
+        session.command = CompileCommand.parse(opts.compile_command, list(opts.compile_args), opts.compile_output)
+    except ToolchainError as exc:
+        raise pytest.UsageError(f"pytest-wyn: {exc}") from None
+    _open_store(session)
+    cache = getattr(config, "cache", None)
+    if cache is not None:
+        record = cache.get(parallel.RECORD_KEY, {})
+        session.order = parallel.file_priorities(record if isinstance(record, dict) else {}, config.rootpath)
+
+
+def _open_store(session: WynSession) -> None:
+    opts = session.settings
+    if not opts.use_cache:
+        session.cache_problem = "disabled (--wyn-no-cache)"
+        return
+    store = Store(opts.cache_dir)
+    try:
+        store.prepare()
+        if opts.clear_cache:
+            store.clear()
+        store.sweep_staging()
+    except CacheDirError as exc:
+        raise pytest.UsageError(f"pytest-wyn: refusing the cache directory: {exc}") from None
+    except OSError as exc:
+        session.cache_problem = f"{opts.cache_dir} is not writable ({exc.strerror or exc}); running without the cache"
+        return
+    session.store = store
+    session.store_ok = True
+
+
+def _configure_worker(session: WynSession, data: dict[str, Any]) -> None:
+    session.toolchain = Toolchain.from_json(data["toolchain"])
+    session.command = CompileCommand.parse(
+        session.settings.compile_command, list(session.settings.compile_args), session.settings.compile_output
+    )
+    session.order = data["order"]
+    session.cache_problem = data["cache_problem"]
+    if data["store"]:
+        session.store = Store(Path(data["store"]))
+        session.store_ok = True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    config = node.config
+    if SESSION_KEY not in config.stash:
+        return
+    session = get_session(config)
+    if session.toolchain is None:
+        return
+    node.workerinput["wyn"] = {
+        "toolchain": session.toolchain.to_json(),
+        "order": session.order,
+        "store": str(session.store.root) if session.store_ok and session.store else "",
+        "cache_problem": session.cache_problem,
+    }
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if SESSION_KEY in config.stash and not hasattr(config, "workerinput"):
+        problem = get_session(config).cache_problem
+        if problem and "disabled" not in problem:
+            config.issue_config_time_warning(pytest.PytestWarning(f"pytest-wyn cache: {problem}"), stacklevel=2)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> WynFile | None:
+    config = parent.config
+    if file_path.suffix != ".wyn" or SESSION_KEY not in config.stash:
+        return None
+    if not parent.session.isinitpath(file_path):
+        patterns = get_session(config).settings.files
+        if not any(fnmatch.fnmatch(file_path.name, p) or fnmatch.fnmatch(str(file_path), p) for p in patterns):
+            return None
+    return WynFile.from_parent(parent, path=file_path)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if SESSION_KEY not in config.stash:
+        return
+    root = config.rootpath
+    file_of = {id(item): relative_to_root(item.path, root) for item in items if isinstance(item, WynItem)}
+    parallel.order_items(items, get_session(config).order, file_of)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    if SESSION_KEY not in config.stash:
+        return None
+    session = get_session(config)
+    if session.toolchain is None:
+        return ["wyn: collection only (no compiler needed)"]
+    tc = session.toolchain
+    lines = [f"wyn: {tc.path} ({tc.version}; found by {tc.found_by})"]
+    if session.store_ok and session.store is not None:
+        lines.append(f"wyn cache: {session.store.root}")
+    else:
+        lines.append(f"wyn cache: {session.cache_problem}")
+    return lines
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    if SESSION_KEY not in config.stash:
+        return
+    wyn = get_session(config)
+    builder = wyn.started_builder
+    stats = config.stash[STATS_KEY]
+    updates = config.stash[RECORD_UPDATES]
+    if builder is not None:
+        stats.add(asdict(builder.stats))
+        updates.update(builder.records)
+        builder.close()
+    worker_output = getattr(config, "workeroutput", None)
+    if worker_output is not None:
+        worker_output["wyn_stats"] = asdict(stats)
+        worker_output["wyn_records"] = updates
+        return
+    cache = getattr(config, "cache", None)
+    if updates and cache is not None:
+        record = cache.get(parallel.RECORD_KEY, {})
+        if not isinstance(record, dict):
+            record = {}
+        record.update(updates)
+        cache.set(parallel.RECORD_KEY, record)
+    if wyn.store_ok and wyn.store is not None:
+        try:
+            wyn.store.evict(wyn.settings.cache_max_size)
+        except OSError:
+            pass
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    config = node.config
+    if SESSION_KEY not in config.stash:
+        return
+    output = getattr(node, "workeroutput", None) or {}
+    config.stash[STATS_KEY].add(output.get("wyn_stats", {}))
+    config.stash[RECORD_UPDATES].update(output.get("wyn_records", {}))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if SESSION_KEY not in config.stash or hasattr(config, "workerinput"):
+        return
+    stats = config.stash[STATS_KEY]
+    if not (stats.compiled or stats.hits):
+        return
+    tr = terminalreporter
+    tr.section("wyn", sep="-", bold=False)
+    files = int(stats.compiled - stats.retries)
+    line = (
+        f"compiled {files} file(s) in {stats.compile_seconds:.1f} s, "
+        f"{int(stats.hits)} from the cache (saved {stats.saved_seconds:.1f} s of compiling)"
+    )
+    if stats.retries:
+        line += f", {int(stats.retries)} build(s) retried for host reasons"
+    tr.write_line(line)

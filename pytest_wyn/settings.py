@@ -1,0 +1,178 @@
+"""Every user setting, each with one name in the ini file, on the command line
+and (where useful) in the environment: read once per session into a dataclass.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+import pytest
+
+from .cache import parse_size
+
+DEFAULT_FILES = ["test_*.wyn", "*_test.wyn"]
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_COMPILE_TIMEOUT = 600.0
+DEFAULT_WORKERS = 12
+DEFAULT_CACHE_SIZE = "4GiB"
+DEFAULT_OUTPUT_LIMIT = 4 << 20
+DEFAULT_RETRIES = 3
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("wyn", "Wyn tests (pytest-wyn)")
+    group.addoption("--wyn", action="store_true", default=False, help="collect and run .wyn test files")
+    group.addoption(
+        "--wyn-compiler", metavar="PATH", help="the Wyn compiler (default: ini wyn_compiler, $WYN, ./wyn, wyn on PATH)"
+    )
+    group.addoption("--wyn-compile-args", metavar="ARGS", help="extra compiler arguments, e.g. '--release'")
+    group.addoption(
+        "--wyn-timeout", type=float, metavar="SECONDS", help=f"per-test run timeout (default {DEFAULT_TIMEOUT:g})"
+    )
+    group.addoption(
+        "--wyn-compile-timeout",
+        type=float,
+        metavar="SECONDS",
+        help=f"per-file compile timeout (default {DEFAULT_COMPILE_TIMEOUT:g})",
+    )
+    group.addoption("--wyn-cache-dir", metavar="DIR", help="compile cache directory (default: the user cache dir)")
+    group.addoption(
+        "--wyn-no-cache", action="store_true", default=False, help="neither read nor write the compile cache"
+    )
+    group.addoption("--wyn-cache-clear", action="store_true", default=False, help="empty the compile cache first")
+
+    parser.addini("wyn", type="bool", default=False, help="collect .wyn test files (as --wyn)")
+    parser.addini("wyn_files", type="args", default=DEFAULT_FILES, help="glob patterns of Wyn test files")
+    parser.addini("wyn_compiler", type="string", default="", help="path of the Wyn compiler")
+    parser.addini(
+        "wyn_compile_command",
+        type="string",
+        default="",
+        help="compile command with {compiler} {args} {source} {output}",
+    )
+    parser.addini(
+        "wyn_compile_output",
+        type="string",
+        default="",
+        help="where the binary appears when the command has no {output} (e.g. {source}.out)",
+    )
+    parser.addini("wyn_compile_args", type="args", default=[], help="extra compiler arguments")
+    parser.addini(
+        "wyn_timeout", type="string", default="", help=f"per-test run timeout in s (default {DEFAULT_TIMEOUT:g})"
+    )
+    parser.addini("wyn_compile_timeout", type="string", default="", help="per-file compile timeout in s")
+    parser.addini(
+        "wyn_compile_retries",
+        type="string",
+        default="",
+        help=f"retries of host-resource build failures (default {DEFAULT_RETRIES})",
+    )
+    parser.addini("wyn_cache_dir", type="string", default="", help="compile cache directory")
+    parser.addini(
+        "wyn_cache_max_size", type="string", default="", help=f"cache size cap (default {DEFAULT_CACHE_SIZE})"
+    )
+    parser.addini("wyn_max_output", type="string", default="", help="bytes of output kept per run (head + tail)")
+    parser.addini(
+        "wyn_workers",
+        type="string",
+        default="",
+        help=f"default xdist workers: a number or auto (default {DEFAULT_WORKERS})",
+    )
+
+
+def is_enabled(config: pytest.Config) -> bool:
+    return bool(config.getoption("wyn", False) or config.getini("wyn"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    files: tuple[str, ...]
+    compiler_option: str | None
+    compiler_ini: str | None
+    compiler_env: str | None
+    compile_command: str
+    compile_output: str | None
+    compile_args: tuple[str, ...]
+    timeout: float
+    compile_timeout: float
+    compile_retries: int
+    cache_dir: Path
+    use_cache: bool
+    clear_cache: bool
+    cache_max_size: int
+    max_output: int
+    workers: str
+
+
+def _first(*values: str | None) -> str | None:
+    for v in values:
+        if v not in (None, ""):
+            return v
+    return None
+
+
+def _number(name: str, text: str | None, default: float, minimum: float = 0.0) -> float:
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise pytest.UsageError(f"{name} must be a number, not {text!r}") from None
+    if value <= minimum:
+        raise pytest.UsageError(f"{name} must be greater than {minimum:g}, not {text!r}")
+    return value
+
+
+def read(config: pytest.Config) -> Settings:
+    env = os.environ
+    opt = config.getoption
+    args = list(config.getini("wyn_compile_args"))
+    if opt("wyn_compile_args"):
+        args += shlex.split(opt("wyn_compile_args"))
+    cache_dir = _first(opt("wyn_cache_dir"), config.getini("wyn_cache_dir"), env.get("PYTEST_WYN_CACHE_DIR"))
+    try:
+        max_size = parse_size(
+            _first(config.getini("wyn_cache_max_size"), env.get("PYTEST_WYN_CACHE_MAX_SIZE")) or DEFAULT_CACHE_SIZE
+        )
+        max_output = parse_size(config.getini("wyn_max_output") or str(DEFAULT_OUTPUT_LIMIT))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    root = config.rootpath
+    return Settings(
+        files=tuple(config.getini("wyn_files")),
+        compiler_option=opt("wyn_compiler"),
+        compiler_ini=config.getini("wyn_compiler") or None,
+        compiler_env=env.get("WYN") or None,
+        compile_command=config.getini("wyn_compile_command"),
+        compile_output=config.getini("wyn_compile_output") or None,
+        compile_args=tuple(args),
+        timeout=_number(
+            "wyn_timeout",
+            _first(str(opt("wyn_timeout") or ""), config.getini("wyn_timeout"), env.get("PYTEST_WYN_TIMEOUT")),
+            DEFAULT_TIMEOUT,
+        ),
+        compile_timeout=_number(
+            "wyn_compile_timeout",
+            _first(
+                str(opt("wyn_compile_timeout") or ""),
+                config.getini("wyn_compile_timeout"),
+                env.get("PYTEST_WYN_COMPILE_TIMEOUT"),
+            ),
+            DEFAULT_COMPILE_TIMEOUT,
+        ),
+        compile_retries=int(
+            _number("wyn_compile_retries", config.getini("wyn_compile_retries") or None, DEFAULT_RETRIES, minimum=-1)
+        ),
+        cache_dir=(root / Path(cache_dir).expanduser())
+        if cache_dir
+        else Path(platformdirs.user_cache_dir("pytest-wyn")),
+        use_cache=not (opt("wyn_no_cache") or env.get("PYTEST_WYN_NO_CACHE", "") not in ("", "0")),
+        clear_cache=bool(opt("wyn_cache_clear")),
+        cache_max_size=max_size,
+        max_output=max(max_output, 1024),
+        workers=_first(config.getini("wyn_workers"), env.get("PYTEST_WYN_WORKERS")) or str(DEFAULT_WORKERS),
+    )

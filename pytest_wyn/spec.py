@@ -1,0 +1,281 @@
+"""Read a `.wyn` test file: its directives and its `test "name"` blocks.
+
+Pure text, no pytest, no compiling. Collection calls this for every file in
+every xdist worker and on every IDE refresh, so it is one pass of compiled
+regular expressions, never a character loop in Python.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+LineOf = Callable[[int], int]  # offset -> 1-based line
+
+KNOWN_DIRECTIVES = ("EXPECT", "EXPECT_ERROR", "EXPECT_EXIT", "SKIP", "XFAIL", "TIMEOUT", "MARK")
+
+# A directive is a `//` comment `KEY: value`. As in Wyn's own runner (which
+# greps `// EXPECT:`), it counts wherever it stands on its line.
+_DIRECTIVE_RE = re.compile(r"//[ \t]*([A-Z][A-Z0-9_]*):[ ]?([^\n]*)")
+
+# The structural scan: only what can change brace depth or hide a block.
+_SCAN_RE = re.compile(
+    r"""//[^\n]*|/\*|\"\"\"|"|'|\{|\}|\b(?:test|fn)\b""",
+)
+_SIMPLE_STRING_TAIL = re.compile(r'(?:[^"\\\n$]|\\.|\$(?!\{))*"')
+_SQ_STRING_TAIL = re.compile(r"(?:[^'\\\n]|\\.)*'")
+_TEST_HEAD = re.compile(r'test[ \t]*"')
+_AFTER_NAME = re.compile(r"[ \t]*(\{)?")
+_FN_MAIN = re.compile(r"fn[ \t]+main\b")
+
+
+class SpecError(Exception):
+    """The file cannot be read as Wyn: one message and the line it is about."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@dataclass(frozen=True)
+class Directive:
+    key: str
+    value: str
+    line: int  # 1-based
+
+
+@dataclass(frozen=True)
+class Block:
+    """A top-level `test "name" { ... }` block, lines 1-based and inclusive."""
+
+    name: str
+    line: int
+    end_line: int
+
+
+@dataclass(frozen=True)
+class UnknownDirective:
+    key: str
+    line: int
+    suggestion: str
+
+
+@dataclass
+class Spec:
+    """What a test file asks for, as written."""
+
+    directives: list[Directive] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
+    main_line: int | None = None
+    unknown: list[UnknownDirective] = field(default_factory=list)
+
+    def values(self, key: str) -> list[Directive]:
+        return [d for d in self.directives if d.key == key]
+
+    def first(self, key: str) -> Directive | None:
+        found = self.values(key)
+        return found[0] if found else None
+
+    @property
+    def expects(self) -> list[Directive]:
+        return self.values("EXPECT")
+
+    @property
+    def expect_errors(self) -> list[Directive]:
+        return self.values("EXPECT_ERROR")
+
+    @property
+    def expect_exit(self) -> int | None:
+        d = self.first("EXPECT_EXIT")
+        return int(d.value) if d else None
+
+    @property
+    def timeout(self) -> float | None:
+        d = self.first("TIMEOUT")
+        return float(d.value) if d else None
+
+    @property
+    def is_block_file(self) -> bool:
+        """Blocks run only when there is no `fn main` and no compile error is expected."""
+        return bool(self.blocks) and self.main_line is None and not self.expect_errors
+
+    def block_at(self, line: int) -> Block | None:
+        for block in self.blocks:
+            if block.line <= line <= block.end_line:
+                return block
+        return None
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 text with CRLF folded; a clear SpecError for anything else."""
+    if b"\0" in data:
+        line = data.count(b"\n", 0, data.index(b"\0")) + 1
+        raise SpecError("this is not a text file (it contains NUL bytes)", line)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SpecError(f"the file is not valid UTF-8 (byte {exc.start}: {data[exc.start]:#04x})", line) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse(text: str) -> Spec:
+    spec = Spec()
+    newlines = [m.start() for m in re.finditer("\n", text)]
+
+    def line_of(offset: int) -> int:
+        return bisect.bisect_right(newlines, offset - 1) + 1
+
+    _parse_directives(text, spec, line_of)
+    _parse_structure(text, spec, line_of)
+    return spec
+
+
+def _parse_directives(text: str, spec: Spec, line_of: LineOf) -> None:
+    for m in _DIRECTIVE_RE.finditer(text):
+        key, value = m.group(1), m.group(2).rstrip()
+        line = line_of(m.start())
+        if key in KNOWN_DIRECTIVES:
+            _check_value(key, value, line)
+            spec.directives.append(Directive(key, value, line))
+        else:
+            close = difflib.get_close_matches(key, KNOWN_DIRECTIVES, n=1, cutoff=0.75)
+            if close:
+                spec.unknown.append(UnknownDirective(key, line, close[0]))
+
+
+def _check_value(key: str, value: str, line: int) -> None:
+    if key == "EXPECT_EXIT":
+        try:
+            int(value)
+        except ValueError:
+            raise SpecError(f"EXPECT_EXIT needs a whole number, not {value!r}", line) from None
+    elif key == "TIMEOUT":
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if not seconds > 0:
+            raise SpecError(f"TIMEOUT needs a positive number of seconds, not {value!r}", line)
+    elif key == "MARK" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value.strip()):
+        raise SpecError(f"MARK needs one marker name, not {value!r}", line)
+
+
+def _parse_structure(text: str, spec: Spec, line_of: LineOf) -> None:
+    depth = 0
+    pos = 0
+    opens: list[int] = []  # offsets of unclosed braces, for error messages
+    current: tuple[str, int] | None = None  # block being read: name, start offset
+    search = _SCAN_RE.search
+    while True:
+        m = search(text, pos)
+        if m is None:
+            break
+        tok = m.group()
+        start = m.start()
+        if tok == "{":
+            depth += 1
+            opens.append(start)
+            pos = m.end()
+        elif tok == "}":
+            if depth == 0:
+                raise SpecError("unmatched '}'", line_of(start))
+            depth -= 1
+            opens.pop()
+            pos = m.end()
+            if depth == 0 and current is not None:
+                name, at = current
+                spec.blocks.append(Block(name, line_of(at), line_of(start)))
+                current = None
+        elif tok[0] == "/":
+            if tok == "/*":
+                end = text.find("*/", m.end())
+                if end < 0:
+                    raise SpecError("unterminated block comment", line_of(start))
+                pos = end + 2
+            else:
+                pos = m.end()
+        elif tok == '"""':
+            end = text.find('"""', m.end())
+            if end < 0:
+                raise SpecError('unterminated multi-line string (""")', line_of(start))
+            pos = end + 3
+        elif tok == '"':
+            pos = _skip_string(text, m.end(), start, line_of)
+        elif tok == "'":
+            tail = _SQ_STRING_TAIL.match(text, m.end())
+            if tail is None:
+                raise SpecError("unterminated string literal", line_of(start))
+            pos = tail.end()
+        elif tok == "test":
+            pos = m.end()
+            if depth == 0:
+                head = _TEST_HEAD.match(text, start)
+                if head is not None:
+                    name_end = _skip_string(text, head.end(), head.end() - 1, line_of)
+                    brace = _AFTER_NAME.match(text, name_end)
+                    if brace is not None and brace.group(1):
+                        current = (_unescape(text[head.end() : name_end - 1]), start)
+                        pos = brace.start(1)
+                    else:
+                        pos = name_end
+        else:  # fn
+            if depth == 0 and spec.main_line is None and _FN_MAIN.match(text, start):
+                spec.main_line = line_of(start)
+            pos = m.end()
+    if depth:
+        raise SpecError("'{' is never closed", line_of(opens[-1]))
+
+
+def _skip_string(text: str, pos: int, start: int, line_of: LineOf) -> int:
+    """Offset just past the string whose body starts at pos (after its quote)."""
+    tail = _SIMPLE_STRING_TAIL.match(text, pos)
+    if tail is not None:
+        return tail.end()
+    # Slow path, as Wyn's lexer: `${ ... }` may hold braces and strings.
+    i, n = pos, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            i += 2
+        elif c == '"':
+            return i + 1
+        elif c == "\n":
+            break
+        elif text.startswith("${", i):
+            i = _skip_interpolation(text, i + 2, start, line_of)
+        else:
+            i += 1
+    raise SpecError("unterminated string literal", line_of(start))
+
+
+def _skip_interpolation(text: str, i: int, start: int, line_of: LineOf) -> int:
+    depth, n = 1, len(text)
+    while i < n:
+        c = text[i]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        elif c == '"':
+            i = _skip_string(text, i + 1, i, line_of)
+            continue
+        i += 1
+    raise SpecError("unterminated string interpolation", line_of(start))
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", '"': '"', "\\": "\\", "'": "'"}
+
+
+def _unescape(body: str) -> str:
+    if "\\" not in body:
+        return body
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), body)
