@@ -49,15 +49,21 @@ class WynFile(pytest.File):
     lines: list[str]
 
     def collect(self) -> Iterable[pytest.Item]:
+        self._outcome: FileOutcome | None = None
+        self.spec = Spec()
+        self.lines = []
+        name = self.path.name[:-4] if self.path.name.endswith(".wyn") else self.path.name
         try:
             text = decode(self.path.read_bytes())
             self.spec = parse(text)
         except SpecError as exc:
-            raise self.CollectError(f"{self.nodeid}:{exc.line}: cannot collect: {exc.message}") from None
+            # One erroring item, not a collection error: pytest would stop the whole session for that.
+            yield WynInvalidFile.from_parent(self, name=name, problem=f"cannot collect: {exc.message}", line=exc.line)
+            return
         except OSError as exc:
-            raise self.CollectError(f"{self.nodeid}: cannot read: {exc.strerror or exc}") from None
+            yield WynInvalidFile.from_parent(self, name=name, problem=f"cannot read: {exc.strerror or exc}", line=1)
+            return
         self.lines = text.split("\n")
-        self._outcome: FileOutcome | None = None
         spec = self.spec
         for unknown in spec.unknown:
             self._warn(unknown.line, f"unknown directive {unknown.key}: (did you mean {unknown.suggestion}:?)")
@@ -178,6 +184,12 @@ class WynItem(pytest.Item):
             return self._repr(excinfo.value.verdict)
         return super().repr_failure(excinfo, style)
 
+    def _repr_failure_py(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> TerminalRepr:
+        # pytest renders errors raised in setup through this (private) method, not repr_failure.
+        if isinstance(excinfo.value, WynFailure):
+            return self._repr(excinfo.value.verdict)
+        return super()._repr_failure_py(excinfo, style)
+
     def _repr(self, verdict: judge.Verdict) -> TerminalRepr:
         session = get_session(self.config)
         outcome = self.parent.outcome()
@@ -270,6 +282,28 @@ class WynBlockItem(WynItem):
     def _own_excerpt(self, verdict: judge.Verdict) -> list[str]:
         mark = verdict.line if verdict.line != self.block.line else None
         return source_excerpt(self.parent.lines, self.block.line, self.block.end_line, mark)
+
+
+class WynInvalidFile(WynItem):
+    """Stands for a file that cannot be read or parsed: it errors, the session goes on."""
+
+    def __init__(self, *, problem: str, line: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.line = line
+        self.verdict = judge.Verdict(False, problem, line, error=True)
+
+    def setup(self) -> None:
+        raise WynFailure(self.verdict)
+
+    def runtest(self) -> None:  # pragma: no cover - setup always raises
+        raise WynFailure(self.verdict)
+
+    def _repr(self, verdict: judge.Verdict) -> TerminalRepr:
+        path, line = self._location(verdict, get_session(self.config))
+        text = f"{path}:{line}: {verdict.message}"
+        return ExceptionChainRepr(
+            [(ReprTraceback([ReprEntryNative([text + "\n"])], None, "native"), ReprFileLocation(path, line, verdict.message), None)]
+        )
 
 
 def relative_to_root(path: Path, root: Path) -> str:

@@ -1,0 +1,84 @@
+"""Fixtures: a throw-away Wyn project driven by the stand-in toolchain."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+STANDIN = Path(__file__).parent / "wyn_standin.py"
+
+
+def launcher_text(target: Path | str) -> str:
+    return f'#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(target))} "$@"\n'
+
+
+class WynProject:
+    """A pytester directory with ``./wyn`` (the stand-in), ``wyn = true`` and a private cache."""
+
+    def __init__(self, pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.pytester = pytester
+        self.path = pytester.path
+        self.cache = tmp_path / "wyn-cache"
+        self.counter = tmp_path / "compiles.log"
+        self.monkeypatch = monkeypatch
+        monkeypatch.setenv("PYTEST_WYN_CACHE_DIR", str(self.cache))
+        monkeypatch.setenv("WYN_STANDIN_COUNT_FILE", str(self.counter))
+        for name in ("WYN", "WYN_CC", "WYN_LENIENT", "PYTEST_WYN_NO_CACHE", "PYTEST_XDIST_AUTO_NUM_WORKERS",
+                     "WYN_STANDIN_DELAY", "WYN_STANDIN_CRASH", "PYTEST_ADDOPTS"):
+            monkeypatch.delenv(name, raising=False)
+        self.compiler = self.path / "wyn"
+        self.compiler.write_text(launcher_text(STANDIN))
+        self.compiler.chmod(0o755)
+        self.ini("")
+
+    def ini(self, extra: str) -> None:
+        self.pytester.makeini("[pytest]\nwyn = true\n" + textwrap.dedent(extra))
+
+    def write(self, name: str, text: str) -> Path:
+        path = self.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    def run(self, *args: str) -> pytest.RunResult:
+        """In-process pytest, serial unless the test asks for workers."""
+        if not any(a.startswith(("-n", "--numprocesses", "-p")) for a in args):
+            args = ("-n0", *args)
+        return self.pytester.runpytest(*args)
+
+    def run_subprocess(self, *args: str, timeout: float = 300) -> pytest.RunResult:
+        return self.pytester.runpytest_subprocess(*args, timeout=timeout)
+
+    def compiles(self) -> list[str]:
+        if not self.counter.exists():
+            return []
+        return self.counter.read_text().splitlines()
+
+
+@pytest.fixture
+def wyn(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WynProject:
+    return WynProject(pytester, tmp_path, monkeypatch)
+
+
+def real_wyn() -> str | None:
+    """A real Wyn compiler: $WYN_REAL, or a `wyn` on PATH that is not our stand-in."""
+    env = os.environ.get("WYN_REAL")
+    if env:
+        return env
+    found = shutil.which("wyn")
+    if found:
+        try:
+            head = Path(found).read_bytes()[:4096]
+        except OSError:
+            return None
+        if b"wyn_standin" not in head and b"pytest-wyn stand-in" not in head:
+            return found
+    return None
