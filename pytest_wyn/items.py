@@ -99,7 +99,8 @@ class WynFile(pytest.File):
         builder = session.builder()
         build = builder.build(self.path)
         outcome = FileOutcome(build, None, [], timeout)
-        if build.diagnostics.strip():
+        if build.ok and build.diagnostics.strip():
+            # A failed build's diagnostics are in the failure report itself.
             outcome.sections.append(("stdout (wyn compile)", build.diagnostics))
         count = len(spec.blocks) if spec.is_block_file else 1
         if spec.expect_errors:
@@ -215,9 +216,7 @@ class WynItem(pytest.Item):
         path, line = self._location(verdict, session)
         lines.append("")
         lines.append(f"{path}:{line}: {verdict.message}")
-        entry = ReprEntryNative(["\n".join(lines) + "\n"])
-        crash = ReprFileLocation(path, line, verdict.message)
-        return ExceptionChainRepr([(ReprTraceback([entry], None, "native"), crash, None)])
+        return failure_repr(lines, path, line, verdict.message)
 
     def _location(self, verdict: judge.Verdict, session: WynSession) -> tuple[str, int]:
         root = self.config.rootpath
@@ -300,10 +299,14 @@ class WynInvalidFile(WynItem):
 
     def _repr(self, verdict: judge.Verdict) -> TerminalRepr:
         path, line = self._location(verdict, get_session(self.config))
-        text = f"{path}:{line}: {verdict.message}"
-        return ExceptionChainRepr(
-            [(ReprTraceback([ReprEntryNative([text + "\n"])], None, "native"), ReprFileLocation(path, line, verdict.message), None)]
-        )
+        return failure_repr([f"{path}:{line}: {verdict.message}"], path, line, verdict.message)
+
+
+def failure_repr(lines: list[str], path: str, line: int, message: str) -> TerminalRepr:
+    """A repr that survives xdist's serialisation and gives pytest a crash line for summaries."""
+    entry = ReprEntryNative(["\n".join(lines) + "\n"])
+    crash = ReprFileLocation(path, line, message)
+    return ExceptionChainRepr([(ReprTraceback([entry], None, "native"), crash, None)])
 
 
 def relative_to_root(path: Path, root: Path) -> str:

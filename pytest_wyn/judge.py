@@ -129,13 +129,6 @@ def _output_tail(lines: list[str], run: Completed, keep: int = 30) -> list[str]:
     return head + ["    " + ln for ln in shown] + cut_note(run)
 
 
-@dataclass
-class BlockOutcome:
-    """What the binary said about each block of a file, by position in spec.blocks."""
-
-    verdicts: list[Verdict]
-
-
 def judge_blocks(spec: Spec, run: Completed, timeout: float) -> list[Verdict]:
     lines = output_lines(run)
     results: list[tuple[bool, str, list[str]]] = []
@@ -194,8 +187,11 @@ def _failed_block(block: Block, seg: list[str]) -> Verdict:
     for i, ln in enumerate(own):
         s = ln.strip()
         if s.startswith("assert_eq failed"):
-            rest = " ".join(x.strip() for x in own[i + 1 : i + 3])
-            message = f"assert_eq failed: {rest}" if rest else "assert_eq failed"
+            pairs = dict(x.strip().split(":", 1) for x in own[i + 1 : i + 3] if ":" in x)
+            if "expected" in pairs and "got" in pairs:
+                message = f"assert_eq failed: expected {pairs['expected'].strip()}, got {pairs['got'].strip()}"
+            else:
+                message = "assert_eq failed"
             break
         if s.startswith("assert failed"):
             message = "assert failed"

@@ -372,9 +372,10 @@ class Compiler:
                 if "after_each" in hooks:
                     out.append(self.block(t, hooks["after_each"])[0])
                 cname = c_string(name)
+                tick, cross = "\\342\\234\\223", "\\342\\234\\227"
                 out.append(
-                    f'  if (wyn_fail_count == before) {{ passed++; printf("  {GREEN}\\342\\234\\223{RESET} %s\\n", {cname}); }}'
-                    f' else {{ failed++; printf("  {RED}\\342\\234\\227{RESET} %s\\n", {cname}); }} }}'
+                    f'  if (wyn_fail_count == before) {{ passed++; printf("  {GREEN}{tick}{RESET} %s\\n", {cname}); }}'
+                    f' else {{ failed++; printf("  {RED}{cross}{RESET} %s\\n", {cname}); }} }}'
                 )
             out.append(
                 f'  if (failed) {{ printf("\\n{RED}%d passed, %d failed{RESET}\\n", passed, failed); return 1; }}'
@@ -472,7 +473,9 @@ class Compiler:
         return line + code + ";", i
 
     # expressions: precedence climbing
-    BINOPS = [["||"], ["&&"], ["==", "!="], ["<", "<=", ">", ">="], ["+", "-"], ["*", "/", "%"]]
+    BINOPS: tuple[tuple[str, ...], ...] = (
+        ("||",), ("&&",), ("==", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "/", "%"),
+    )
 
     def expr(self, t: list[Tok], i: int, level: int = 0) -> tuple[str, str, int]:
         if level == len(self.BINOPS):
@@ -487,8 +490,9 @@ class Compiler:
                 left = f"(strcmp({left}, {right}) {op} 0)"
                 lty = "int"
             elif lty != "int" or rty != "int":
+                bad = rty if lty == "int" else lty
                 raise WynError(
-                    f"Type mismatch at line {t[i - 1].line}:{t[i - 1].col}\n  Expected: int\n  Got:      {rty if lty == 'int' else lty}",
+                    f"Type mismatch at line {t[i - 1].line}:{t[i - 1].col}\n  Expected: int\n  Got:      {bad}",
                     t[i - 1].line,
                     t[i - 1].col,
                 )
