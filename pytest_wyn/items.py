@@ -227,8 +227,16 @@ class WynItem(pytest.Item):
             shown = str(target)
         return shown, verdict.line or self.line
 
+    def _in_other_file(self, verdict: judge.Verdict) -> bool:
+        if verdict.path is None:
+            return False
+        try:
+            return (self.config.rootpath / verdict.path).resolve() != self.path.resolve()
+        except OSError:
+            return True
+
     def _excerpt(self, verdict: judge.Verdict) -> list[str]:
-        if verdict.path is not None:
+        if verdict.path is not None and self._in_other_file(verdict):
             try:
                 other = (self.config.rootpath / verdict.path).read_text(encoding="utf-8", errors="replace").split("\n")
             except OSError:
