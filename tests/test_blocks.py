@@ -136,7 +136,7 @@ def test_panic_fails_its_block_and_the_rest_are_not_run(wyn: WynProject) -> None
             "test_panic.wyn:9: not run: the test binary aborted in block 'explodes'",
             "test_panic.wyn:12: not run: the test binary aborted in block 'explodes'",
             "test_panic.wyn:7: panic: array index out of bounds: index 7, length 3",
-            ">  7 |     println(a[i])",
+            "> 7 |     println(a?i?)",
         ]
     )
 
