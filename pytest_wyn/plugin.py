@@ -31,7 +31,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_cmdline_main(config: pytest.Config) -> Any:
     if settings.is_enabled(config):
-        parallel.choose_workers(config, config.getini("wyn_workers") or os.environ.get("PYTEST_WYN_WORKERS") or "")
+        parallel.choose_workers(config, config.getini("wyn_workers") or os.environ.get("PYTEST_WYN_WORKERS") or "12")
     return (yield)
 
 

@@ -13,7 +13,7 @@ Command line (as Wyn v1.20.0):
     wyn --version
 
 The subset:
-    fn name(a: int, b: string) -> int { ... }     (``pub fn`` too)
+    [pub] fn name(a: int, b: string) -> int { ... }
     fn main() -> int { ... }  or top-level statements
     var/let/const x [: type] = expr;  x = expr;  return [expr]
     if cond { } else if cond { } else { };  while cond { };  break
@@ -349,6 +349,8 @@ class Compiler:
             tok = t[i]
             if tok.text == "import":
                 i, _, _ = self.parse_import(t, i + 1)
+            elif tok.text == "pub" and t[i + 1].text == "fn":
+                i += 1
             elif tok.text == "fn":
                 i = self.skip_block(t, self.entry.fns[t[i + 1].text].body_start)
             elif tok.text == "test" and t[i + 1].kind == "string":
