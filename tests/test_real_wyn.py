@@ -1,0 +1,146 @@
+"""Against a real Wyn compiler ($WYN_REAL, or a `wyn` on PATH that is not the stand-in).
+
+Skipped, with that reason, where there is none (CI has none). These files are
+our own, written for Wyn v1.20.0.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import WynProject, real_wyn
+
+REAL = real_wyn()
+pytestmark = [
+    pytest.mark.wyn_real,
+    pytest.mark.skipif(REAL is None, reason="no real Wyn compiler: set WYN_REAL=/path/to/wyn (v1.20.0)"),
+]
+
+
+@pytest.fixture
+def real(wyn: WynProject) -> WynProject:
+    assert REAL is not None
+    wyn.compiler.unlink()
+    wyn.compiler.symlink_to(os.path.abspath(REAL))
+    return wyn
+
+
+def test_header_names_the_real_compiler(real: WynProject) -> None:
+    real.write("test_a.wyn", "fn main() -> int {\n    return 0\n}\n")
+    result = real.run()
+    result.assert_outcomes(passed=1)
+    out = result.stdout.str()
+    assert "Wyn v1.20.0" in out and "stand-in" not in out
+
+
+def test_program_output_and_error_tests(real: WynProject) -> None:
+    real.write("test_ok.wyn", 'fn main() -> int {\n    println("ok")\n    return 0\n}\n')
+    real.write("test_out.wyn", '// EXPECT: 7\n// EXPECT: done\nvar x = 3 + 4\nprintln(x)\nprintln("done")\n')
+    real.write("test_wrong.wyn", '// EXPECT: right\nprintln("wrong")\n')
+    real.write("test_err.wyn", "// EXPECT_ERROR: Undefined variable\nprintln(nope)\n")
+    real.write("test_checker.wyn", 'fn main() -> int {\n    println("a")\n    println(missing)\n    return 0\n}\n')
+    real.write("test_syntax.wyn", 'fn main() -> int {\n    var x: int = "s"\n    return 0\n}\n')
+    result = real.run()
+    result.assert_outcomes(passed=3, failed=3)
+    result.stdout.fnmatch_lines_random(
+        [
+            "test_wrong.wyn:1: output line 1 differs from EXPECT at line 1",
+            "test_checker.wyn:3: compile error: Undefined variable 'missing'",
+            "test_syntax.wyn:2: compile error: Type mismatch at line 2:0",
+        ]
+    )
+    assert "\x1b[" not in result.stdout.str()
+    assert sorted(p.name for p in real.path.iterdir() if p.name.endswith(".c")) == []
+
+
+def test_blocks_pass_fail_and_panic(real: WynProject) -> None:
+    real.write(
+        "test_blocks.wyn",
+        """
+        fn add(a: int, b: int) -> int {
+            return a + b
+        }
+
+        test "adds" {
+            assert_eq(add(2, 3), 5)
+        }
+
+        test "adds wrong" {
+            assert_eq(add(2, 2), 5)
+        }
+
+        test "neighbour" {
+            assert(add(1, 1) == 3)
+        }
+
+        test "out of bounds" {
+            var a = [1, 2, 3]
+            var i = 7
+            println(a[i])
+        }
+
+        test "never reached" {
+            assert(true)
+        }
+        """,
+    )
+    result = real.run("-rf")
+    result.assert_outcomes(passed=1, failed=4)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines_random(
+        [
+            "test_blocks.wyn:9: assert_eq failed: expected 5, got 4",
+            "test_blocks.wyn:13: assert failed",
+            "test_blocks.wyn:20: panic: array index out of bounds: index 7, length 3",
+            "test_blocks.wyn:23: not run: the test binary aborted in block 'out of bounds'",
+        ]
+    )
+    section = out.split("test 'adds wrong'")[1].split("test 'neighbour'")[0]
+    assert "got:      4" in section and "assert failed" not in section
+
+
+def test_imports_and_the_cache(real: WynProject) -> None:
+    real.write("geo.wyn", "pub fn area(w: int, h: int) -> int {\n    return w * h\n}\n")
+    real.write("test_geo.wyn", 'import geo\ntest "area" {\n    assert_eq(geo.area(3, 4), 12)\n}\n')
+    real.run().assert_outcomes(passed=1)
+    result = real.run()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["compiled 0 file(s)*1 from the cache*"])
+    real.write("geo.wyn", "pub fn area(w: int, h: int) -> int {\n    return w + h\n}\n")
+    real.run().assert_outcomes(failed=1)
+
+
+def test_identity_covers_the_runtime_files(tmp_path: Path) -> None:
+    """Copy the real toolchain's layout, edit one runtime header: the compiler identity changes."""
+    from pytest_wyn.toolchain import compiler_identity, runtime_files, runtime_root
+
+    assert REAL is not None
+    root = runtime_root(REAL)
+    assert root is not None, "the real compiler's runtime (src/wyn_runtime.h) was not found"
+    files = runtime_files(root)
+    assert any(f.name == "wyn_runtime.h" for f in files) and any(f.suffix == ".a" for f in files)
+    copy = tmp_path / "wyn-root"
+    (copy / "src").mkdir(parents=True)
+    (copy / "runtime").mkdir()
+    shutil.copy2(os.path.realpath(REAL), copy / "wyn")
+    for f in files:
+        shutil.copy2(f, copy / f.relative_to(root))
+    before = compiler_identity(str(copy / "wyn"), "v")
+    header = copy / "src" / "wyn_runtime.h"
+    header.write_text(header.read_text() + "\n/* changed */\n")
+    assert compiler_identity(str(copy / "wyn"), "v") != before
+    lib = next((copy / "runtime").glob("*.a"))
+    before = compiler_identity(str(copy / "wyn"), "v")
+    with lib.open("ab") as f:
+        f.write(b"\0")
+    assert compiler_identity(str(copy / "wyn"), "v") != before
+
+
+def test_launcher_script_in_front_of_the_real_compiler(wyn: WynProject) -> None:
+    assert REAL is not None
+    wyn.compiler.write_text(f'#!/bin/sh\nexec {os.path.abspath(REAL)} "$@"\n')
+    wyn.write("test_a.wyn", '// EXPECT: hi\nprintln("hi")\n')
+    wyn.run().assert_outcomes(passed=1)
