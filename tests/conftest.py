@@ -31,8 +31,16 @@ class WynProject:
         self.monkeypatch = monkeypatch
         monkeypatch.setenv("PYTEST_WYN_CACHE_DIR", str(self.cache))
         monkeypatch.setenv("WYN_STANDIN_COUNT_FILE", str(self.counter))
-        for name in ("WYN", "WYN_CC", "WYN_LENIENT", "PYTEST_WYN_NO_CACHE", "PYTEST_XDIST_AUTO_NUM_WORKERS",
-                     "WYN_STANDIN_DELAY", "WYN_STANDIN_CRASH", "PYTEST_ADDOPTS"):
+        for name in (
+            "WYN",
+            "WYN_CC",
+            "WYN_LENIENT",
+            "PYTEST_WYN_NO_CACHE",
+            "PYTEST_XDIST_AUTO_NUM_WORKERS",
+            "WYN_STANDIN_DELAY",
+            "WYN_STANDIN_CRASH",
+            "PYTEST_ADDOPTS",
+        ):
             monkeypatch.delenv(name, raising=False)
         self.compiler = self.path / "wyn"
         self.compiler.write_text(launcher_text(STANDIN))

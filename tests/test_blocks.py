@@ -40,7 +40,12 @@ def test_one_item_per_block_located_at_its_line(wyn: WynProject) -> None:
     wyn.write("tests/test_math.wyn", MATH)
     result = wyn.run("--collect-only", "-q")
     result.stdout.fnmatch_lines(
-        ["tests/test_math.wyn::adds", "tests/test_math.wyn::adds wrong", "tests/test_math.wyn::neighbour", "3 tests collected*"]
+        [
+            "tests/test_math.wyn::adds",
+            "tests/test_math.wyn::adds wrong",
+            "tests/test_math.wyn::neighbour",
+            "3 tests collected*",
+        ]
     )
     items, _ = wyn.pytester.inline_genitems("-n0")
     assert [(i.name, i.location[1]) for i in items] == [("adds", 8), ("adds wrong", 12), ("neighbour", 17)]
@@ -60,7 +65,7 @@ def test_verdict_per_block_with_its_own_assertion_messages(wyn: WynProject) -> N
     assert "in adds wrong" in section and "expected: 5" in section and "got:      4" in section
     assert "got:      2" not in section  # the neighbour's message stays with the neighbour
     assert "tests/test_math.wyn:13: assert_eq failed: expected 5, got 4" in section
-    assert "  13 | test \"adds wrong\" {" in section
+    assert '  13 | test "adds wrong" {' in section
     assert "16 | }" in section  # the block's own source, and only its own
     assert "add(1, 1)" not in section
     result.stdout.fnmatch_lines(["FAILED tests/test_math.wyn::adds wrong - assert_eq failed: expected 5, got 4"])
@@ -164,12 +169,16 @@ def test_compile_failure_fails_every_block_with_one_explanation(wyn: WynProject)
 def test_block_never_reported_is_an_error(wyn: WynProject, tmp_path: pytest.TempPathFactory) -> None:
     # A compiler whose runner skips blocks: the file changed its mind between collection and run.
     wyn.write("test_a.wyn", 'test "present" {\n    assert(true)\n}\n')
-    wyn.ini("wyn_compile_command = sh -c 'sed s/missing/present/ {source} > {source}.tmp.wyn && "
-            "{compiler} build {source}.tmp.wyn -o {output}; rc=$?; rm -f {source}.tmp.wyn {source}.tmp.wyn.c; exit $rc'\n")
+    wyn.ini(
+        "wyn_compile_command = sh -c 'sed s/missing/present/ {source} > {source}.tmp.wyn && "
+        "{compiler} build {source}.tmp.wyn -o {output}; rc=$?; rm -f {source}.tmp.wyn {source}.tmp.wyn.c; exit $rc'\n"
+    )
     wyn.write("test_a.wyn", 'test "present" {\n    assert(true)\n}\ntest "missing" {\n    assert(true)\n}\n')
     result = wyn.run()
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at setup of test 'missing'*", "test_a.wyn:4: the test binary never reported this block"])
+    result.stdout.fnmatch_lines(
+        ["*ERROR at setup of test 'missing'*", "test_a.wyn:4: the test binary never reported this block"]
+    )
 
 
 def test_odd_names_are_escaped_reversibly_and_duplicates_numbered(wyn: WynProject) -> None:
@@ -237,7 +246,9 @@ def test_parser_is_not_fooled_by_strings_and_comments(wyn: WynProject) -> None:
         """,
     )
     result = wyn.run("--collect-only", "-q")
-    result.stdout.fnmatch_lines(["test_tricky.wyn::real one", 'test_tricky.wyn::with "escaped" quotes', "2 tests collected*"])
+    result.stdout.fnmatch_lines(
+        ["test_tricky.wyn::real one", 'test_tricky.wyn::with "escaped" quotes', "2 tests collected*"]
+    )
     wyn.run().assert_outcomes(passed=2)
 
 
@@ -254,8 +265,12 @@ def test_fn_main_with_blocks_is_a_program_test_with_a_warning(wyn: WynProject) -
     wyn.write("test_main.wyn", 'test "ignored" {\n    assert(false)\n}\n\nfn main() -> int {\n    return 0\n}\n')
     result = wyn.run("-v")
     result.assert_outcomes(passed=1, warnings=1)
-    result.stdout.fnmatch_lines(["*test_main.wyn::test_main PASSED*",
-                                 "*test_main.wyn:5: this file has fn main, so Wyn ignores its 1 test block(s)*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*test_main.wyn::test_main PASSED*",
+            "*test_main.wyn:5: this file has fn main, so Wyn ignores its 1 test block(s)*",
+        ]
+    )
 
 
 def test_file_directives_apply_to_every_block_and_block_directives_to_one(wyn: WynProject) -> None:
@@ -273,7 +288,10 @@ def test_file_directives_apply_to_every_block_and_block_directives_to_one(wyn: W
         }
         """,
     )
-    wyn.write("test_hang.wyn", '// TIMEOUT: 0.5\ntest "a" {\n    assert(true)\n}\ntest "spins" {\n    while true {\n    }\n}\n')
+    wyn.write(
+        "test_hang.wyn",
+        '// TIMEOUT: 0.5\ntest "a" {\n    assert(true)\n}\ntest "spins" {\n    while true {\n    }\n}\n',
+    )
     wyn.ini("markers = slow\n")
     result = wyn.run("-ra")
     result.assert_outcomes(skipped=2, xfailed=1, passed=2, failed=1)

@@ -129,7 +129,9 @@ def test_damaged_entry_is_discarded_rebuilt_and_reported(wyn: WynProject, damage
     assert len(wyn.compiles()) == 2
 
 
-def test_compile_failures_are_cached_but_host_failures_are_not(wyn: WynProject, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compile_failures_are_cached_but_host_failures_are_not(
+    wyn: WynProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
     wyn.write("test_broken.wyn", "println(nope)\n")
     wyn.write("test_err.wyn", "// EXPECT_ERROR: Undefined variable\nprintln(nope)\n")
     wyn.run().assert_outcomes(passed=1, failed=1)
@@ -184,7 +186,7 @@ def test_group_writable_or_foreign_cache_dir_is_refused(wyn: WynProject, tmp_pat
 
 
 def test_odd_paths_work(wyn: WynProject) -> None:
-    wyn.write("it's a \"dir\" with ünïcode/test_a.wyn", HELLO)
+    wyn.write('it\'s a "dir" with ünïcode/test_a.wyn', HELLO)
     wyn.run().assert_outcomes(passed=1)
     wyn.run().assert_outcomes(passed=1)
     assert len(wyn.compiles()) == 1

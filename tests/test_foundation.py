@@ -154,7 +154,7 @@ def test_v15_style_compile_command(wyn: WynProject, tmp_path: Path) -> None:
     )
     wyn.compiler.write_text(launcher_text(old))
     wyn.ini("wyn_compile_command = {compiler} {source}\nwyn_compile_output = {source}.out\n")
-    wyn.write("test_a.wyn", "// EXPECT: seed\nprintln(\"seed\")\n")
+    wyn.write("test_a.wyn", '// EXPECT: seed\nprintln("seed")\n')
     wyn.run().assert_outcomes(passed=1)
     assert not (wyn.path / "test_a.wyn.out").exists()
 
@@ -389,7 +389,7 @@ def test_compile_error_points_at_the_wyn_line_in_both_forms(wyn: WynProject) -> 
             "test_checker.wyn:2: compile error: Undefined variable 'missing'",
             "test_syntax.wyn:3: compile error: Type mismatch at line 3:0",
             "> 2 | println(missing)",
-            "> 3 | var x: int = \"s\"",
+            '> 3 | var x: int = "s"',
         ]
     )
     assert "Traceback" not in result.stdout.str()
@@ -399,8 +399,9 @@ def test_compile_error_points_at_the_wyn_line_in_both_forms(wyn: WynProject) -> 
 def test_sections_in_report_and_junit(wyn: WynProject) -> None:
     wyn.write("test_a.wyn", '// EXPECT: hi\nprintln("hi")\n')
     result = wyn.run("-rA", "--junitxml=out.xml", "-o", "junit_logging=all")
-    result.stdout.fnmatch_lines(["*Captured stdout (wyn compile) call*", "*Building test_a.wyn...*",
-                                 "*Captured stdout (wyn run) call*", "hi"])
+    result.stdout.fnmatch_lines(
+        ["*Captured stdout (wyn compile) call*", "*Building test_a.wyn...*", "*Captured stdout (wyn run) call*", "hi"]
+    )
     xml = (wyn.path / "out.xml").read_text()
     assert "Building test_a.wyn" in xml and 'name="wyn_cache"' in xml and 'name="wyn_compile_seconds"' in xml
 

@@ -476,7 +476,12 @@ class Compiler:
 
     # expressions: precedence climbing
     BINOPS: tuple[tuple[str, ...], ...] = (
-        ("||",), ("&&",), ("==", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "/", "%"),
+        ("||",),
+        ("&&",),
+        ("==", "!="),
+        ("<", "<=", ">", ">="),
+        ("+", "-"),
+        ("*", "/", "%"),
     )
 
     def expr(self, t: list[Tok], i: int, level: int = 0) -> tuple[str, str, int]:
