@@ -1,0 +1,182 @@
+"""Issue 5: parallel by default through xdist, one file per worker, no spurious failures."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import STANDIN, WynProject
+
+HELLO = '// EXPECT: hello\nprintln("hello")\n'
+
+
+def workers_line(out: str) -> str | None:
+    m = re.search(r"created: (\d+)/\d+ workers", out)
+    return m.group(1) if m else None
+
+
+def three_files(wyn: WynProject) -> None:
+    for n in range(3):
+        wyn.write(f"test_{n}.wyn", HELLO)
+
+
+def test_default_is_twelve_workers_with_loadfile(wyn: WynProject) -> None:
+    three_files(wyn)
+    result = wyn.run_subprocess()
+    result.assert_outcomes(passed=3)
+    assert workers_line(result.stdout.str()) == "12"
+
+
+def test_wyn_workers_setting(wyn: WynProject) -> None:
+    three_files(wyn)
+    wyn.ini("wyn_workers = 2\n")
+    result = wyn.run_subprocess()
+    result.assert_outcomes(passed=3)
+    assert workers_line(result.stdout.str()) == "2"
+
+
+def test_usual_escapes_run_serially(wyn: WynProject) -> None:
+    three_files(wyn)
+    for args in (["-n", "0"], ["-p", "no:xdist"], ["--pdb"]):
+        result = wyn.run_subprocess(*args)
+        result.assert_outcomes(passed=3)
+        assert workers_line(result.stdout.str()) is None, args
+    result = wyn.run_subprocess("--collect-only", "-q")
+    assert workers_line(result.stdout.str()) is None
+    assert "3 tests collected" in result.stdout.str()
+
+
+def test_explicit_user_choice_wins(wyn: WynProject) -> None:
+    three_files(wyn)
+    result = wyn.run_subprocess("-n", "3")
+    result.assert_outcomes(passed=3)
+    assert workers_line(result.stdout.str()) == "3"
+
+
+def test_small_selection_does_not_start_twelve_workers(wyn: WynProject) -> None:
+    three_files(wyn)
+    result = wyn.run_subprocess("test_0.wyn")
+    result.assert_outcomes(passed=1)
+    assert workers_line(result.stdout.str()) is None
+    result = wyn.run_subprocess("test_0.wyn::test_0")
+    assert workers_line(result.stdout.str()) is None
+    result = wyn.run_subprocess("test_0.wyn", "test_1.wyn")
+    result.assert_outcomes(passed=2)
+    assert workers_line(result.stdout.str()) == "2"
+
+
+def test_ide_worker_cap_is_honoured(wyn: WynProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    three_files(wyn)
+    monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "2")
+    result = wyn.run_subprocess()
+    result.assert_outcomes(passed=3)
+    assert workers_line(result.stdout.str()) == "2"
+
+
+def test_items_of_a_file_share_one_worker_compile_and_run(wyn: WynProject) -> None:
+    blocks = "".join(f'test "b{n}" {{\n    assert(true)\n}}\n' for n in range(6))
+    log = '__c("FILE *f = fopen(\\"runs.log\\", \\"a\\"); fputs(\\"run\\\\n\\", f); fclose(f);")\n'
+    wyn.write("test_blocks.wyn", log + blocks)
+    for n in range(4):
+        wyn.write(f"test_p{n}.wyn", HELLO)
+    result = wyn.run_subprocess("-n", "3", "-v")
+    result.assert_outcomes(passed=10)
+    workers = set(re.findall(r"\[(gw\d+)\] \[\s*\d+%\] PASSED test_blocks.wyn::", result.stdout.str()))
+    assert len(workers) == 1, result.stdout.str()
+    assert (wyn.path / "runs.log").read_text() == "run\n"
+    assert sorted(wyn.compiles()).count("test_blocks.wyn") == 1
+    assert "::" not in "".join(re.findall(r"test_blocks.wyn::\S+@", result.stdout.str()))  # no xdist_group suffix
+
+
+def test_summary_is_printed_once_and_combines_workers(wyn: WynProject) -> None:
+    for n in range(4):
+        wyn.write(f"test_{n}.wyn", HELLO)
+    result = wyn.run_subprocess("-n", "2")
+    out = result.stdout.str()
+    assert out.count("compiled 4 file(s)") == 1
+    result = wyn.run_subprocess("-n", "2")
+    assert result.stdout.str().count("compiled 0 file(s) in 0.0 s, 4 from the cache") == 1
+
+
+def test_likely_cache_misses_and_slow_compiles_go_first(wyn: WynProject) -> None:
+    for name in ("a", "b", "c", "d"):
+        wyn.write(f"test_{name}.wyn", HELLO)
+    wyn.run("-v").assert_outcomes(passed=4)
+    wyn.write("test_c.wyn", HELLO + "\n")  # changed since the last session: probably a miss
+    wyn.write("test_e.wyn", HELLO)  # new: certainly a miss
+    result = wyn.run("-v")
+    order = re.findall(r"^(test_\w)\.wyn::", result.stdout.str(), re.MULTILINE)
+    assert set(order[:2]) == {"test_c", "test_e"}, order
+    assert set(order[2:]) == {"test_a", "test_b", "test_d"}
+    # Among likely hits, the longest recorded compile goes first.
+    record_file = wyn.path / ".pytest_cache" / "v" / "wyn" / "files"
+    record = json.loads(record_file.read_text())
+    for name, seconds in (("a", 0.1), ("b", 9.0), ("c", 3.0), ("d", 0.2), ("e", 5.0)):
+        record[f"test_{name}.wyn"][0] = seconds
+    record_file.write_text(json.dumps(record))
+    result = wyn.run("-v")
+    order = re.findall(r"^(test_\w)\.wyn::", result.stdout.str(), re.MULTILINE)
+    assert order == ["test_b", "test_e", "test_c", "test_d", "test_a"]
+
+
+def test_failed_first_still_wins(wyn: WynProject) -> None:
+    for name in ("a", "b", "c"):
+        wyn.write(f"test_{name}.wyn", HELLO)
+    wyn.write("test_b.wyn", '// EXPECT: hello\nprintln("nope")\n')
+    wyn.run()
+    result = wyn.run("--ff", "-v")
+    order = re.findall(r"^(test_\w)\.wyn::", result.stdout.str(), re.MULTILINE)
+    assert order[0] == "test_b"
+
+
+def test_host_resource_failures_are_retried_visibly(wyn: WynProject, tmp_path: Path) -> None:
+    state = tmp_path / "failed-once"
+    flaky = tmp_path / "flaky.sh"
+    flaky.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = build ] && [ ! -e {state} ]; then touch {state}; '
+        "echo 'fork: Resource temporarily unavailable' >&2; exit 1; fi\n"
+        f'exec {sys.executable} {STANDIN} "$@"\n'
+    )
+    flaky.chmod(0o755)
+    wyn.write("test_a.wyn", HELLO)
+    result = wyn.run(f"--wyn-compiler={flaky}", "--junitxml=out.xml")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*1 build(s) retried for host reasons*"])
+    assert 'name="wyn_compile_retries" value="1"' in (wyn.path / "out.xml").read_text()
+
+
+def test_real_diagnostics_are_never_retried(wyn: WynProject) -> None:
+    wyn.write("test_a.wyn", "println(nope)\n")
+    wyn.run().assert_outcomes(failed=1)
+    assert wyn.compiles() == ["test_a.wyn"]
+
+
+def test_run_timeout_does_not_count_the_compile(wyn: WynProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WYN_STANDIN_DELAY", "1.5")
+    wyn.write("test_a.wyn", HELLO)
+    wyn.run("--wyn-timeout=0.5").assert_outcomes(passed=1)
+
+
+def test_compile_timeout_is_separate_and_configurable(wyn: WynProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WYN_STANDIN_CRASH", "hang")
+    wyn.write("test_a.wyn", HELLO)
+    result = wyn.run("--wyn-compile-timeout=1")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the compiler did not finish within 1 s (wyn_compile_timeout) and was killed*"])
+
+
+@pytest.mark.slow
+def test_fifty_workers_on_two_cores_fail_nothing(wyn: WynProject) -> None:
+    for n in range(30):
+        if n % 3 == 0:
+            wyn.write(f"test_{n}.wyn", f'test "a{n}" {{\n    assert_eq({n} + 1, {n + 1})\n}}\ntest "b{n}" {{\n    assert(true)\n}}\n')
+        elif n % 3 == 1:
+            wyn.write(f"test_{n}.wyn", f"// EXPECT: {n}\nprintln({n})\n")
+        else:
+            wyn.write(f"test_{n}.wyn", "fn main() -> int {\n    return 0\n}\n")
+    result = wyn.run_subprocess("-n", "50", "--wyn-no-cache", timeout=600)
+    result.assert_outcomes(passed=40)
