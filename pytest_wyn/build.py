@@ -84,6 +84,7 @@ class Builder:
         compile_timeout: float,
         retries: int,
         output_limit: int,
+        compile_jobs: int = 0,
     ) -> None:
         self.toolchain = toolchain
         self.command = command
@@ -92,6 +93,7 @@ class Builder:
         self.compile_timeout = compile_timeout
         self.max_retries = retries
         self.output_limit = output_limit
+        self.compile_jobs = compile_jobs or (os.cpu_count() or 1)
         self.key_inputs = KeyInputs.current(toolchain, command, rootdir)
         self.run_dir = Path(tempfile.mkdtemp(prefix="pytest-wyn-run-"))
         self.lock_dir = _source_lock_dir()
@@ -255,7 +257,11 @@ class Builder:
     def _attempt(self, source: Path, arg: str, output: Path) -> Attempt:
         argv = self.command.argv(self.toolchain.path, arg, str(output))
         produced = self.command.produced_path(arg)
-        with _source_lock(self.lock_dir, source), _restoring(Path(str(source) + ".c")):
+        with (
+            _source_lock(self.lock_dir, source),
+            _compile_slot(self.lock_dir, self.compile_jobs),
+            _restoring(Path(str(source) + ".c")),
+        ):
             done = run_bounded(
                 argv, cwd=str(self.rootdir), env=child_env(), timeout=self.compile_timeout, limit=self.output_limit
             )
@@ -319,6 +325,35 @@ class _source_lock:
     def __exit__(self, *exc: object) -> None:
         if self.lock is not None:
             self.lock.release()
+
+
+class _compile_slot:
+    """At most ``jobs`` compiles at once on this machine, whatever the number of workers.
+
+    Compiling is CPU-bound: more compiles than cores only thrash, and would let
+    the compile timeout fire on a compile that is merely waiting for a CPU.
+    """
+
+    def __init__(self, lock_dir: Path | None, jobs: int) -> None:
+        self.locks = [FileLock(str(lock_dir / f"compile-slot-{n}.lock")) for n in range(jobs)] if lock_dir else []
+        self.held: FileLock | None = None
+
+    def __enter__(self) -> None:
+        delay = 0.005
+        while self.locks:
+            for lock in self.locks:
+                try:
+                    lock.acquire(timeout=0)
+                except TimeoutError:
+                    continue
+                self.held = lock
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.held is not None:
+            self.held.release()
 
 
 class _restoring:

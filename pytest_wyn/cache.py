@@ -138,6 +138,9 @@ class Store:
     def entry_dir(self, key: str) -> Path:
         return self.entries / key[:2] / key
 
+    def has(self, key: str) -> bool:
+        return (self.entry_dir(key) / "meta.json").is_file()
+
     @contextmanager
     def lock(self, key: str) -> Iterator[None]:
         with FileLock(str(self.locks / f"{key[:2]}-{key}.lock")):

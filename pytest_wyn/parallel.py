@@ -7,7 +7,9 @@ processes, an IDE's ``PYTEST_XDIST_AUTO_NUM_WORKERS``) keeps working.
 
 from __future__ import annotations
 
+import fnmatch
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +20,13 @@ DEFAULTED = pytest.StashKey[int]()
 RECORD_KEY = "wyn/files"
 
 
-def choose_workers(config: pytest.Config, workers_setting: str) -> None:
-    """Called before xdist's own pytest_cmdline_main."""
+def choose_workers(config: pytest.Config, workers_setting: str, misses: Callable[[], int | None]) -> None:
+    """Called before xdist's own pytest_cmdline_main.
+
+    ``misses`` predicts how many files will need compiling: a worker costs
+    about half a second of CPU to start and collect, so a run the cache will
+    serve whole runs serially and a few misses start only as many workers.
+    """
     if not is_enabled(config) or not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput"):
         return
     opt = config.option
@@ -36,6 +43,11 @@ def choose_workers(config: pytest.Config, workers_setting: str) -> None:
         if named <= 1:
             return
         wanted = min(wanted, named) if wanted > 0 else named
+    predicted = misses()
+    if predicted is not None:
+        if predicted <= 1:
+            return
+        wanted = min(wanted, predicted) if wanted > 0 else min(os.cpu_count() or 1, predicted)
     config.stash[DEFAULTED] = wanted
     opt.numprocesses = "auto"  # resolved by pytest_xdist_auto_num_workers below
 
@@ -72,6 +84,28 @@ def _named_wyn_files(args: list[str], cwd: Path) -> int | None:
             return None
         files.add(str(full))
     return len(files) if files else None
+
+
+def discover(roots: list[Path], patterns: tuple[str, ...], norecurse: list[str], ignored: list[Path]) -> Iterator[Path]:
+    """The .wyn test files under roots, roughly as pytest will collect them (for forecasts only)."""
+    skip = {p.resolve() for p in ignored}
+    for root in roots:
+        if root.is_file():
+            if root.suffix == ".wyn":
+                yield root
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            here = Path(dirpath)
+            dirnames[:] = [
+                d
+                for d in dirnames
+                if not any(fnmatch.fnmatch(d, pat) for pat in norecurse) and (here / d).resolve() not in skip
+            ]
+            for name in filenames:
+                if name.endswith(".wyn") and any(fnmatch.fnmatch(name, pat) for pat in patterns):
+                    path = here / name
+                    if path.resolve() not in skip:
+                        yield path
 
 
 def file_priorities(record: dict[str, list[float]], root: Path) -> dict[str, list[float]]:

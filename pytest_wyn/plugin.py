@@ -15,12 +15,13 @@ import pytest
 
 from . import parallel, settings
 from .build import BuildStats
-from .cache import CacheDirError, Store
+from .cache import CacheDirError, KeyInputs, Store, compute_key
 from .items import WynFile, WynItem, relative_to_root
 from .session import SESSION_KEY, WynSession, get_session
 from .toolchain import CompileCommand, Toolchain, ToolchainError, load_toolchain
 
 STATS_KEY = pytest.StashKey[BuildStats]()
+PRELOADED = pytest.StashKey[Toolchain]()
 RECORD_UPDATES = pytest.StashKey[dict[str, list[float]]]()
 
 
@@ -31,8 +32,41 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_cmdline_main(config: pytest.Config) -> Any:
     if settings.is_enabled(config):
-        parallel.choose_workers(config, config.getini("wyn_workers") or os.environ.get("PYTEST_WYN_WORKERS") or "12")
+        workers = config.getini("wyn_workers") or os.environ.get("PYTEST_WYN_WORKERS") or "12"
+        parallel.choose_workers(config, workers, lambda: _forecast_misses(config))
     return (yield)
+
+
+def _forecast_misses(config: pytest.Config) -> int | None:
+    """How many of the files this run will collect are not in the cache (None: cannot tell)."""
+    try:
+        opts = settings.read(config)
+        toolchain = load_toolchain(opts.compiler_option, opts.compiler_ini, opts.compiler_env, config.rootpath)
+        command = CompileCommand.parse(opts.compile_command, list(opts.compile_args), opts.compile_output)
+    except (pytest.UsageError, ToolchainError):
+        return None  # pytest_configure reports it
+    config.stash[PRELOADED] = toolchain
+    roots = [Path(config.invocation_params.dir, arg.split("::", 1)[0]) for arg in config.args]
+    ignored = [Path(config.invocation_params.dir, p) for p in (config.getoption("ignore") or [])]
+    files = list(parallel.discover(roots, opts.files, config.getini("norecursedirs"), ignored))
+    if not opts.use_cache or opts.clear_cache:
+        return len(files)
+    store = Store(opts.cache_dir)
+    builder_inputs = KeyInputs.current(toolchain, command, config.rootpath)
+    misses = 0
+    for path in files:
+        try:
+            arg = str(path.resolve().relative_to(config.rootpath))
+        except ValueError:
+            arg = str(path.resolve())
+        try:
+            key = compute_key(builder_inputs, arg, path.read_bytes())
+        except OSError:
+            misses += 1
+            continue
+        if not store.has(key):
+            misses += 1
+    return misses
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
@@ -56,7 +90,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.collectonly:
         return  # collection never compiles: no compiler needed
     try:
-        session.toolchain = load_toolchain(opts.compiler_option, opts.compiler_ini, opts.compiler_env, config.rootpath)
+        session.toolchain = config.stash.get(PRELOADED, None) or load_toolchain(
+            opts.compiler_option, opts.compiler_ini, opts.compiler_env, config.rootpath
+        )
         session.command = CompileCommand.parse(opts.compile_command, list(opts.compile_args), opts.compile_output)
     except ToolchainError as exc:
         raise pytest.UsageError(f"pytest-wyn: {exc}") from None

@@ -37,6 +37,7 @@ class WynSession:
                 self.settings.compile_timeout,
                 self.settings.compile_retries,
                 self.settings.max_output,
+                self.settings.compile_jobs,
             )
         return self._builder
 

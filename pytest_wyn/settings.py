@@ -76,6 +76,7 @@ def add_options(parser: pytest.Parser) -> None:
         "wyn_cache_max_size", type="string", default="", help=f"cache size cap (default {DEFAULT_CACHE_SIZE})"
     )
     parser.addini("wyn_max_output", type="string", default="", help="bytes of output kept per run (head + tail)")
+    parser.addini("wyn_compile_jobs", type="string", default="", help="compiles at once (default: CPUs)")
     parser.addini(
         "wyn_workers",
         type="string",
@@ -106,6 +107,7 @@ class Settings:
     cache_max_size: int
     max_output: int
     workers: str
+    compile_jobs: int
 
 
 def _first(*values: str | None) -> str | None:
@@ -175,4 +177,11 @@ def read(config: pytest.Config) -> Settings:
         cache_max_size=max_size,
         max_output=max(max_output, 1024),
         workers=_first(config.getini("wyn_workers"), env.get("PYTEST_WYN_WORKERS")) or str(DEFAULT_WORKERS),
+        compile_jobs=int(
+            _number(
+                "wyn_compile_jobs",
+                _first(config.getini("wyn_compile_jobs"), env.get("PYTEST_WYN_COMPILE_JOBS")),
+                float(os.cpu_count() or 1),
+            )
+        ),
     )

@@ -24,10 +24,24 @@ def three_files(wyn: WynProject) -> None:
 
 
 def test_default_is_twelve_workers_with_loadfile(wyn: WynProject) -> None:
+    for n in range(14):
+        wyn.write(f"test_{n}.wyn", HELLO)
+    result = wyn.run_subprocess()
+    result.assert_outcomes(passed=14)
+    assert workers_line(result.stdout.str()) == "12"
+
+
+def test_workers_follow_the_forecast_of_cache_misses(wyn: WynProject) -> None:
     three_files(wyn)
     result = wyn.run_subprocess()
+    assert workers_line(result.stdout.str()) == "3"  # three files to compile: three workers
+    result = wyn.run_subprocess()
     result.assert_outcomes(passed=3)
-    assert workers_line(result.stdout.str()) == "12"
+    assert workers_line(result.stdout.str()) is None  # all cached: serial, no worker start-up
+    wyn.write("test_0.wyn", HELLO + "\n")
+    wyn.write("test_1.wyn", HELLO + "\n")
+    result = wyn.run_subprocess()
+    assert workers_line(result.stdout.str()) == "2"
 
 
 def test_wyn_workers_setting(wyn: WynProject) -> None:
@@ -58,14 +72,14 @@ def test_explicit_user_choice_wins(wyn: WynProject) -> None:
 
 def test_small_selection_does_not_start_twelve_workers(wyn: WynProject) -> None:
     three_files(wyn)
-    result = wyn.run_subprocess("test_0.wyn")
-    result.assert_outcomes(passed=1)
-    assert workers_line(result.stdout.str()) is None
-    result = wyn.run_subprocess("test_0.wyn::test_0")
-    assert workers_line(result.stdout.str()) is None
     result = wyn.run_subprocess("test_0.wyn", "test_1.wyn")
     result.assert_outcomes(passed=2)
     assert workers_line(result.stdout.str()) == "2"
+    result = wyn.run_subprocess("test_2.wyn")
+    result.assert_outcomes(passed=1)
+    assert workers_line(result.stdout.str()) is None
+    result = wyn.run_subprocess("test_2.wyn::test_2", "--wyn-no-cache")
+    assert workers_line(result.stdout.str()) is None
 
 
 def test_ide_worker_cap_is_honoured(wyn: WynProject, monkeypatch: pytest.MonkeyPatch) -> None:

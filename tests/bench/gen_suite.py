@@ -1,0 +1,61 @@
+"""Generate a Wyn test suite for benchmarks and the mutation run.
+
+A mix of the three kinds of test file (program, output, test blocks), some of
+them importing modules that import modules, all passing, all written in the
+Wyn subset that both the stand-in and real Wyn v1.20.0 accept.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+STANDIN = Path(__file__).resolve().parent.parent / "wyn_standin.py"
+
+
+def write_launcher(root: Path, real: str | None = None) -> Path:
+    target = f'exec {real} "$@"' if real else f'exec {sys.executable} {STANDIN} "$@"'
+    wyn = root / "wyn"
+    wyn.write_text(f"#!/bin/sh\n{target}\n")
+    wyn.chmod(0o755)
+    return wyn
+
+
+def generate(root: Path, files: int, real: str | None = None) -> list[Path]:
+    """Write ``files`` test files under root/tests plus modules; returns the test files."""
+    if root.exists():
+        shutil.rmtree(root)
+    tests = root / "tests"
+    (tests / "lib").mkdir(parents=True)
+    (root / "pytest.ini").write_text("[pytest]\nwyn = true\ntestpaths = tests\n")
+    write_launcher(root, real)
+    (tests / "base.wyn").write_text("pub fn inc(x: int) -> int {\n    return x + 1\n}\n")
+    (tests / "shapes.wyn").write_text(
+        "import base\n\npub fn area(w: int, h: int) -> int {\n    return base.inc(w * h) - 1\n}\n"
+    )
+    out: list[Path] = []
+    for n in range(files):
+        kind = n % 4
+        path = tests / f"test_{n:04d}.wyn"
+        if kind == 0:
+            text = f"fn main() -> int {{\n    var x = {n} * 2\n    if x != {n * 2} {{\n        return 1\n    }}\n    return 0\n}}\n"
+        elif kind == 1:
+            text = f'// EXPECT: case {n}\n// EXPECT: {n * 3}\nprintln("case {n}")\nvar v = {n} * 3\nprintln(v)\n'
+        elif kind == 2:
+            text = "".join(
+                f'test "block {b} of {n}" {{\n    assert_eq({n} + {b}, {n + b})\n}}\n\n' for b in range(5)
+            )
+        else:
+            text = (
+                "import shapes\n\n"
+                f'test "area {n}" {{\n    assert_eq(shapes.area({n % 7 + 1}, 3), {(n % 7 + 1) * 3})\n}}\n\n'
+                f'test "square {n}" {{\n    assert(shapes.area(2, 2) == 4)\n}}\n'
+            )
+        path.write_text(text)
+        out.append(path)
+    return out
+
+
+def expected_items(files: int) -> int:
+    return sum({0: 1, 1: 1, 2: 5, 3: 2}[n % 4] for n in range(files))

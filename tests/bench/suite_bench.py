@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Benchmark pytest-wyn against the seed's bash runner, side by side, on one generated suite.
+
+    python tests/bench/suite_bench.py [--files 200] [--delay 1.2] [--quick]
+
+Compile cost is the stand-in's CPU-burning delay knob (WYN_STANDIN_DELAY), or
+the real compiler when WYN_REAL is set. Prints one table: wall time, CPU
+utilisation, passes, and ratios to the bash runner; then checks the goals.
+Not a test: timings on a shared 2-core machine are noisy, so read the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gen_suite  # noqa: E402
+
+# The seed's runner, rewritten for the benchmark: xargs -P 12 over `wyn build` + run,
+# EXPECT lines compared as tests/run_bdd.sh does, exit 0 otherwise.
+BASH_RUNNER = r"""
+set -u
+work=$(mktemp -d)
+run_one() {
+    f="$1"; work="$2"
+    bin="$work/$(echo "$f" | tr / _)"
+    if ! ./wyn build "$f" -o "$bin" >/dev/null 2>&1; then rm -f "$f.c"; echo FAIL; return; fi
+    rm -f "$f.c"
+    out=$("$bin" 2>&1 </dev/null); rc=$?
+    expected=$(grep '// EXPECT:' "$f" | sed 's|// EXPECT: ||')
+    if [ -n "$expected" ]; then
+        [ "$(echo "$out" | head -n "$(echo "$expected" | wc -l)")" = "$expected" ] && echo PASS || echo FAIL
+    else
+        [ "$rc" -eq 0 ] && echo PASS || echo FAIL
+    fi
+}
+export -f run_one
+find tests -name 'test_*.wyn' | sort | xargs -P 12 -I{} bash -c 'run_one "$@"' _ {} "$work" > "$work/results"
+echo "passed=$(grep -c PASS "$work/results") failed=$(grep -c FAIL "$work/results")"
+rm -rf "$work"
+"""
+
+
+@dataclass
+class Row:
+    name: str
+    wall: float
+    cpu: float
+    passed: int
+    failed: int
+    note: str = ""
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, proc.stdout + proc.stderr
+
+
+def pytest_row(name: str, root: Path, env: dict[str, str], cache: Path, *args: str) -> Row:
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", f"--wyn-cache-dir={cache}", *args]
+    wall, cpu, out = timed(cmd, root, env)
+    passed = int(m.group(1)) if (m := re.search(r"(\d+) passed", out)) else 0
+    failed = int(m.group(1)) if (m := re.search(r"(\d+) failed", out)) else 0
+    summary = re.search(r"compiled (\d+) file\(s\).*?(\d+) from the cache", out)
+    note = f"compiled {summary.group(1)}, cached {summary.group(2)}" if summary else out[-300:].strip()
+    return Row(name, wall, cpu, passed, failed, note)
+
+
+def plugin_overhead(root: Path, cache: Path, env: dict[str, str]) -> float:
+    """Per-file cost of the plugin's own work on a warm cache: key, lookup, verified copy."""
+    code = f"""
+import os, sys, time
+from pathlib import Path
+os.chdir({str(root)!r})
+from pytest_wyn.build import Builder
+from pytest_wyn.cache import Store
+from pytest_wyn.toolchain import CompileCommand, load_toolchain
+tc = load_toolchain(None, None, None, Path('.'))
+b = Builder(tc, CompileCommand.parse('', [], None), Path('.').resolve(), Store(Path({str(cache)!r})), 600, 0, 1 << 20)
+files = sorted(Path('tests').resolve().glob('test_*.wyn'))
+for f in files[:5]:
+    b.build(f)
+start = time.perf_counter()
+for f in files:
+    r = b.build(f)
+    assert r.cached, f
+print((time.perf_counter() - start) / len(files) * 1000)
+b.close()
+"""
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    try:
+        return float(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        print(out.stdout, out.stderr)
+        return float("nan")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--files", type=int, default=200)
+    ap.add_argument("--delay", type=float, default=1.2, help="stand-in compile cost in CPU seconds")
+    ap.add_argument("--quick", action="store_true", help="skip the -n 1/2/12/50 cold runs")
+    args = ap.parse_args()
+    real = os.environ.get("WYN_REAL")
+    work = Path(tempfile.mkdtemp(prefix="wyn-bench-"))
+    root = work / "suite"
+    gen_suite.generate(root, args.files, real)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_WYN", "PYTEST_XDIST", "PYTEST_ADDOPTS"))}
+    env["WYN_STANDIN_DELAY"] = "0" if real else str(args.delay)
+    items = gen_suite.expected_items(args.files)
+    rows: list[Row] = []
+
+    wall, cpu, out = timed(["bash", "-c", BASH_RUNNER], root, env)
+    m = re.search(r"passed=(\d+) failed=(\d+)", out)
+    rows.append(Row("bash xargs -P 12 (seed)", wall, cpu, int(m.group(1)) if m else 0, int(m.group(2)) if m else 0,
+                    "passes are files"))
+    cache = work / "cache-default"
+    rows.append(pytest_row("pytest --wyn cold (12 workers)", root, env, cache))
+    rows.append(pytest_row("pytest --wyn warm", root, env, cache))
+    changed = root / "tests" / "test_0001.wyn"
+    changed.write_text(changed.read_text() + "// changed\n")
+    rows.append(pytest_row("pytest --wyn one file changed", root, env, cache))
+    overhead = plugin_overhead(root, cache, env)
+    if not args.quick:
+        for n in (1, 2, 12, 50):
+            rows.append(pytest_row(f"pytest --wyn -n {n} cold", root, env, work / f"cache-n{n}", "-n", str(n)))
+
+    bash = rows[0]
+    ncpu = os.cpu_count() or 1
+    print(f"\nmachine: {platform.machine()}, {ncpu} CPUs, {platform.platform()}, Python {platform.python_version()}")
+    print(f"suite: {args.files} files, {items} pytest items; compiler: {real or f'stand-in, delay {args.delay} s CPU'}\n")
+    print(f"| {'run':32} | {'wall s':>7} | {'CPU %':>5} | {'passed':>6} | {'failed':>6} | {'x bash':>6} | note")
+    print(f"|{'-' * 34}|{'-' * 9}|{'-' * 7}|{'-' * 8}|{'-' * 8}|{'-' * 8}|------")
+    for r in rows:
+        util = 100 * r.cpu / (r.wall * ncpu) if r.wall else 0
+        print(f"| {r.name:32} | {r.wall:7.2f} | {util:5.0f} | {r.passed:6} | {r.failed:6} | {r.wall / bash.wall:6.2f} | {r.note}")
+    cold, warm, one = rows[1], rows[2], rows[3]
+    one_compile = args.delay if not real else cold.cpu / max(args.files, 1)
+    print(f"\nplugin overhead per file on a warm cache (key + lookup + verified copy): {overhead:.2f} ms")
+    checks = [
+        (f"cold <= 1.0x bash ({cold.wall / bash.wall:.2f}x)", cold.wall <= bash.wall),
+        (f"warm >= 20x faster than cold ({cold.wall / warm.wall:.1f}x)", cold.wall >= 20 * warm.wall),
+        (f"one changed <= warm + 1.5 compiles ({one.wall:.2f} <= {warm.wall + 1.5 * one_compile:.2f})",
+         one.wall <= warm.wall + 1.5 * one_compile),
+        (f"plugin overhead < 5 ms per file ({overhead:.2f} ms)", overhead < 5),
+        ("same passes for every pytest run", len({r.passed for r in rows[1:]}) == 1 and rows[1].passed == items),
+    ]
+    for text, ok in checks:
+        print(f"  [{'ok' if ok else 'MISSED'}] {text}")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
