@@ -91,7 +91,7 @@ os.chdir({str(root)!r})
 from pytest_wyn.build import Builder
 from pytest_wyn.cache import Store
 from pytest_wyn.toolchain import CompileCommand, load_toolchain
-tc = load_toolchain(None, None, None, Path('.'))
+tc = load_toolchain(None, None, None, Path('.').resolve())
 b = Builder(tc, CompileCommand.parse('', [], None), Path('.').resolve(), Store(Path({str(cache)!r})), 600, 0, 1 << 20)
 files = sorted(Path('tests').resolve().glob('test_*.wyn'))
 for f in files[:5]:
@@ -121,7 +121,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="wyn-bench-"))
     root = work / "suite"
     gen_suite.generate(root, args.files, real)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_WYN", "PYTEST_XDIST", "PYTEST_ADDOPTS"))}
+    skip = ("PYTEST_WYN", "PYTEST_XDIST", "PYTEST_ADDOPTS", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
     env["WYN_STANDIN_DELAY"] = "0" if real else str(args.delay)
     items = gen_suite.expected_items(args.files)
     rows: list[Row] = []
