@@ -136,14 +136,19 @@ class Builder:
             return self._compile_uncached(source, arg)
         warnings: list[str] = []
         key = compute_key(self.key_inputs, arg, data)
-        hit = self._serve(key, source, warnings)
-        if hit is not None:
-            return hit
-        with self.store.lock(key):
+        try:
             hit = self._serve(key, source, warnings)
             if hit is not None:
                 return hit
-            result = self._compile_and_publish(source, arg, key)
+            with self.store.lock(key):
+                hit = self._serve(key, source, warnings)
+                if hit is not None:
+                    return hit
+                result = self._compile_and_publish(source, arg, key)
+        except OSError as exc:
+            # The cache went away under us (deleted, full, read-only): build without it.
+            result = self._compile_uncached(source, arg)
+            warnings.append(f"the compile cache failed ({exc.strerror or exc}); {arg} was built without it")
         result.warnings[:0] = warnings
         return result
 
@@ -180,31 +185,32 @@ class Builder:
         return BuildResult(True, target, meta.diagnostics, meta.compile_seconds, cached=True)
 
     def _compile_and_publish(self, source: Path, arg: str, key: str) -> BuildResult:
+        """Compile into this process's private directory, then store a copy in the cache.
+
+        The compile never writes into the cache directory, so a full or broken
+        cache costs the cache entry, never the build.
+        """
         assert self.store is not None
-        staged = self.store.new_staging_dir()
+        result, attempt = self._compile(source, arg, self._slot(source))
+        if attempt is None or not attempt.cacheable or not self._unchanged(source, arg, key):
+            return result
+        meta = EntryMeta(
+            "ok" if result.ok else "failed", result.compile_seconds, attempt.done.returncode or 0, result.diagnostics
+        )
         try:
-            result, attempt = self._compile(source, arg, staged / "binary")
-            if attempt is None or not attempt.cacheable or not self._unchanged(source, arg, key):
-                return self._keep_private(result, source)
-            meta = EntryMeta(
-                "ok" if result.ok else "failed",
-                result.compile_seconds,
-                attempt.done.returncode or 0,
-                result.diagnostics,
-            )
-            entry = self.store.publish(key, staged, meta)
-            if not result.ok:
-                return result
-            served = self._from_entry(entry, source)
-            if served is None:
-                return BuildResult(False, problem="the freshly built binary did not match its hash when copied")
-            served.cached = False
-            served.retries = result.retries
-            served.argv = result.argv
-            return served
-        finally:
-            if staged.exists():
+            staged = self.store.new_staging_dir()
+            try:
+                if result.binary is not None:
+                    shutil.copyfile(result.binary, staged / "binary")
+                    os.chmod(staged / "binary", 0o700)
+                self.store.publish(key, staged, meta)
+            finally:
                 shutil.rmtree(staged, ignore_errors=True)
+        except OSError as exc:
+            result.warnings.append(
+                f"{arg} could not be stored in the compile cache ({exc.strerror or exc}); it will be compiled again"
+            )
+        return result
 
     def _unchanged(self, source: Path, arg: str, key: str) -> bool:
         """The inputs still hash to key: nothing was edited while we compiled."""
@@ -212,13 +218,6 @@ class Builder:
             return compute_key(self.key_inputs, arg, source.read_bytes()) == key
         except OSError:
             return False
-
-    def _keep_private(self, result: BuildResult, source: Path) -> BuildResult:
-        if result.ok and result.binary is not None:
-            target = self._slot(source)
-            shutil.move(str(result.binary), target)
-            result.binary = target
-        return result
 
     def _compile_uncached(self, source: Path, arg: str) -> BuildResult:
         target = self._slot(source)
@@ -258,12 +257,17 @@ class Builder:
         argv = self.command.argv(self.toolchain.path, arg, str(output))
         produced = self.command.produced_path(arg)
         with (
-            _source_lock(self.lock_dir, source),
+            _source_lock(self.lock_dir, source) as marker,
             _compile_slot(self.lock_dir, self.compile_jobs),
-            _restoring(Path(str(source) + ".c")),
+            _restoring(Path(str(source) + ".c"), marker),
         ):
             done = run_bounded(
-                argv, cwd=str(self.rootdir), env=child_env(), timeout=self.compile_timeout, limit=self.output_limit
+                argv,
+                cwd=str(self.rootdir),
+                env=child_env(),
+                timeout=self.compile_timeout,
+                limit=self.output_limit,
+                die_with_parent=True,
             )
             if produced is not None:
                 made = self.rootdir / produced
@@ -312,15 +316,22 @@ def _source_lock_dir() -> Path | None:
 
 
 class _source_lock:
-    """Serialises builds of one source path across processes and sessions."""
+    """Serialises builds of one source path across processes and sessions.
+
+    Entering gives the path of a marker file that says "the FILE.wyn.c beside
+    this source is ours": a build killed before its clean-up leaves the marker,
+    so the next build knows to remove the file rather than keep it.
+    """
 
     def __init__(self, lock_dir: Path | None, source: Path) -> None:
         name = hashlib.sha256(str(source.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
         self.lock = FileLock(str(lock_dir / f"{name}.lock")) if lock_dir is not None else None
+        self.marker = lock_dir / f"{name}.c-is-ours" if lock_dir is not None else None
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> Path | None:
         if self.lock is not None:
             self.lock.acquire()
+        return self.marker
 
     def __exit__(self, *exc: object) -> None:
         if self.lock is not None:
@@ -359,20 +370,26 @@ class _compile_slot:
 class _restoring:
     """Puts ``path`` back as it was: removed if new, its old bytes if it existed."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, marker: Path | None) -> None:
         self.path = path
+        self.marker = marker
         self.before: bytes | None = None
 
     def __enter__(self) -> None:
+        leftover = self.marker is not None and self.marker.exists()
         try:
-            self.before = self.path.read_bytes()
+            self.before = None if leftover else self.path.read_bytes()
         except OSError:
             self.before = None
+        if self.before is None and self.marker is not None:
+            self.marker.touch()
 
     def __exit__(self, *exc: object) -> None:
         try:
             if self.before is None:
                 self.path.unlink(missing_ok=True)
+                if self.marker is not None:
+                    self.marker.unlink(missing_ok=True)
             else:
                 self.path.write_bytes(self.before)
         except OSError:

@@ -7,6 +7,7 @@ the file reads its verdict from that one run (``WynFile.outcome``).
 from __future__ import annotations
 
 import os
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,9 @@ class WynWarning(pytest.PytestWarning):
     """Something in a .wyn file that is probably not what its author meant."""
 
 
-class WynFailure(Exception):
+class WynFailure(AssertionError):
+    """A Wyn test did not do what its file asks (an assertion, for IDEs and reporters)."""
+
     def __init__(self, verdict: judge.Verdict) -> None:
         super().__init__(verdict.message)
         self.verdict = verdict
@@ -41,6 +44,7 @@ class FileOutcome:
     verdicts: list[judge.Verdict]
     timeout: float
     shown_compile_failure: str | None = None  # nodeid whose report holds the diagnostics
+    warned: bool = False  # build warnings are shown once per file, not once per block
     sections: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -89,7 +93,17 @@ class WynFile(pytest.File):
     # -- running, once per file
     def outcome(self) -> FileOutcome:
         if self._outcome is None:
-            self._outcome = self._execute()
+            try:
+                self._outcome = self._execute()
+            except Exception as exc:  # a bug of ours: one readable failure per item, not a traceback
+                count = len(self.spec.blocks) if self.spec.is_block_file else 1
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                verdict = judge.Verdict(
+                    False,
+                    f"internal error in pytest-wyn: {type(exc).__name__}: {exc}",
+                    details=[f"(at {Path(where.filename).name}:{where.lineno}; please report it)"],
+                )
+                self._outcome = FileOutcome(None, None, [verdict] * count, 0.0)
         return self._outcome
 
     def _execute(self) -> FileOutcome:
@@ -162,9 +176,10 @@ class WynItem(pytest.Item):
             self.user_properties.append(("wyn_compile_seconds", f"{build.compile_seconds:.3f}"))
             if build.retries:
                 self.user_properties.append(("wyn_compile_retries", str(len(build.retries))))
-            for warning in build.warnings:
-                self.warn(pytest.PytestWarning(warning))
-                break
+            if build.warnings and not outcome.warned:
+                outcome.warned = True
+                for warning in build.warnings:
+                    self.warn(pytest.PytestWarning(warning))
         verdict = outcome.verdicts[self.index]
         if verdict.error:
             raise WynFailure(verdict)

@@ -7,10 +7,12 @@ everything it started; output beyond the limit is counted, not kept.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import selectors
 import signal
 import subprocess
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -101,7 +103,14 @@ def run_bounded(
     env: dict[str, str],
     timeout: float,
     limit: int,
+    die_with_parent: bool = False,
 ) -> Completed:
+    """Run argv to its end (or its timeout), then kill whatever is left of its process group.
+
+    ``die_with_parent`` asks the kernel to kill the child if this process dies
+    (used for compiles, so a killed xdist worker leaves no compiler running);
+    it costs a full fork instead of vfork, about 3 ms, so test runs go without.
+    """
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -113,6 +122,7 @@ def run_bounded(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            preexec_fn=_die_with_parent if die_with_parent and _libc is not None else None,
         )
     except OSError as exc:
         return Completed(None, None, False, b"", 0, 0.0, launch_error=f"{exc.strerror or exc} ({argv[0]})")
@@ -121,37 +131,44 @@ def run_bounded(
     deadline = start + timeout
     timed_out = False
     exited_at: float | None = None
+    eof = False
     fd = proc.stdout.fileno()
     os.set_blocking(fd, False)
+    pidfd = _pidfd(proc.pid)
     with selectors.DefaultSelector() as sel:
-        sel.register(fd, selectors.EVENT_READ)
+        sel.register(fd, selectors.EVENT_READ, "out")
+        if pidfd is not None:
+            sel.register(pidfd, selectors.EVENT_READ, "exit")
         while True:
             now = time.monotonic()
-            if exited_at is None and _has_exited(proc.pid):
+            if exited_at is None and pidfd is None and _has_exited(proc.pid):
                 exited_at = now
-            if exited_at is not None and now - exited_at > EXIT_GRACE_SECONDS:
-                break
+            if exited_at is not None and (eof or now - exited_at > EXIT_GRACE_SECONDS):
+                break  # done, or a child that outlived the binary still holds the pipe
             if now >= deadline:
                 timed_out = exited_at is None
                 break
-            wait = min(deadline - now, 0.05)
-            if not sel.select(wait):
-                continue
-            try:
-                chunk = os.read(fd, 1 << 16)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                break
-            buf.add(chunk)
-    # EOF may come before the exit (the child closed its output): wait for it.
-    while exited_at is None and not timed_out:
-        if _has_exited(proc.pid):
-            break
-        if time.monotonic() >= deadline:
-            timed_out = True
-            break
-        time.sleep(0.01)
+            wait = deadline - now
+            if pidfd is None:
+                wait = min(wait, 0.001 if eof else 0.05)
+            elif exited_at is not None:
+                wait = min(wait, EXIT_GRACE_SECONDS - (now - exited_at))
+            for key, _ in sel.select(max(wait, 0.0)):
+                if key.data == "exit":
+                    exited_at = time.monotonic()
+                    sel.unregister(key.fd)
+                    continue
+                try:
+                    chunk = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                if chunk:
+                    buf.add(chunk)
+                else:
+                    eof = True
+                    sel.unregister(fd)
+    if pidfd is not None:
+        os.close(pidfd)
     _kill_group(proc.pid)
     returncode = proc.wait()
     proc.stdout.close()
@@ -160,6 +177,33 @@ def run_bounded(
     if timed_out:
         return Completed(None, None, True, output, cut, time.monotonic() - start)
     return Completed(returncode, sig, False, output, cut, time.monotonic() - start)
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when pid exits (Linux 5.3+), or None."""
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
+        return None
+    try:
+        fd: int = opener(pid)
+    except OSError:
+        return None
+    return fd
+
+
+def _die_with_parent() -> None:
+    """In the child: be killed if the process that started us dies (a killed xdist worker)."""
+    if _libc is not None:
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
+_libc = None
+if sys.platform.startswith("linux"):
+    try:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        _libc = None
 
 
 def _has_exited(pid: int) -> bool:

@@ -187,7 +187,10 @@ def test_compile_timeout_is_separate_and_configurable(wyn: WynProject, monkeypat
 def test_fifty_workers_on_two_cores_fail_nothing(wyn: WynProject) -> None:
     for n in range(30):
         if n % 3 == 0:
-            wyn.write(f"test_{n}.wyn", f'test "a{n}" {{\n    assert_eq({n} + 1, {n + 1})\n}}\ntest "b{n}" {{\n    assert(true)\n}}\n')
+            wyn.write(
+                f"test_{n}.wyn",
+                f'test "a{n}" {{\n    assert_eq({n} + 1, {n + 1})\n}}\ntest "b{n}" {{\n    assert(true)\n}}\n',
+            )
         elif n % 3 == 1:
             wyn.write(f"test_{n}.wyn", f"// EXPECT: {n}\nprintln({n})\n")
         else:

@@ -41,7 +41,11 @@ Knobs (environment):
     WYN_STANDIN_COUNT_FILE   append one line per build to this file
     WYN_STANDIN_CRASH        "segv" kills the compiler by SIGSEGV, "hang" never returns,
                              "nobinary" exits 0 without writing the output,
-                             "garbage" prints noise and exits 1 without a diagnostic
+                             "noexec" exits 0 after writing a non-executable text file,
+                             "garbage" prints noise and exits 1, "silent" exits 1 printing nothing
+
+The C it generates defines WYN_RELEASE_FLAG (1 with --release) and WYN_CC_FLAG
+(0 unless the C compiler defines it), so a test can observe how it was built.
 """
 
 from __future__ import annotations
@@ -645,6 +649,12 @@ RUNTIME = r"""
 #include <string.h>
 #include <signal.h>
 #include <unistd.h>
+#ifndef WYN_RELEASE_FLAG
+#define WYN_RELEASE_FLAG 0
+#endif
+#ifndef WYN_CC_FLAG
+#define WYN_CC_FLAG 0
+#endif
 typedef struct { long long len; long long *data; } WynArr;
 static int wyn_fail_count = 0;
 static WynArr wyn_arr(long long n, long long *src) {
@@ -737,15 +747,17 @@ def misbehave(mode: str) -> None:
     if mode == "garbage":
         sys.stdout.write("\x00\xff??? %%%\n")
         sys.exit(1)
+    if mode == "silent":
+        sys.exit(1)
 
 
 def build(path: str, out: str | None, release: bool, check_only: bool) -> int:
-    mode = os.environ.get("WYN_STANDIN_CRASH", "")
-    misbehave(mode)
     count_file = os.environ.get("WYN_STANDIN_COUNT_FILE")
     if count_file and not check_only:
         with open(count_file, "a", encoding="utf-8") as f:
             f.write(path + "\n")
+    mode = os.environ.get("WYN_STANDIN_CRASH", "")
+    misbehave(mode)
     try:
         with open(path, encoding="utf-8") as f:
             src = f.read()
@@ -775,12 +787,17 @@ def build(path: str, out: str | None, release: bool, check_only: bool) -> int:
         f.write(csrc)
     if mode == "nobinary":
         return 0
+    if mode == "noexec":
+        with open(out or path[:-4], "w", encoding="utf-8") as f:
+            f.write("this is not a program\n")
+        os.chmod(out or path[:-4], 0o644)
+        return 0
     out = out or (path[:-4] if path.endswith(".wyn") else path + ".out")
     cc = find_cc()
     if cc is None:
         sys.stderr.write("Error: no C compiler found (cc, gcc, clang)\n  Or set WYN_CC=/path/to/compiler\n")
         return 1
-    flags = ["-O2", "-s"] if release else ["-O0"]
+    flags = ["-O2", "-s", "-DWYN_RELEASE_FLAG=1"] if release else ["-O0"]
     proc = subprocess.run([cc, *flags, "-w", "-o", out, cfile], capture_output=True, text=True)
     if proc.returncode != 0:
         sys.stderr.write(f"Build failed\n{proc.stdout}{proc.stderr}")

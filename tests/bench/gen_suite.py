@@ -43,9 +43,7 @@ def generate(root: Path, files: int, real: str | None = None) -> list[Path]:
         elif kind == 1:
             text = f'// EXPECT: case {n}\n// EXPECT: {n * 3}\nprintln("case {n}")\nvar v = {n} * 3\nprintln(v)\n'
         elif kind == 2:
-            text = "".join(
-                f'test "block {b} of {n}" {{\n    assert_eq({n} + {b}, {n + b})\n}}\n\n' for b in range(5)
-            )
+            text = "".join(f'test "block {b} of {n}" {{\n    assert_eq({n} + {b}, {n + b})\n}}\n\n' for b in range(5))
         else:
             text = (
                 "import shapes\n\n"

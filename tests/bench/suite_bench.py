@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import gen_suite  # noqa: E402
+import gen_suite
 
 # The seed's runner, rewritten for the benchmark: xargs -P 12 over `wyn build` + run,
 # EXPECT lines compared as tests/run_bdd.sh does, exit 0 otherwise.
@@ -129,8 +129,16 @@ def main() -> int:
 
     wall, cpu, out = timed(["bash", "-c", BASH_RUNNER], root, env)
     m = re.search(r"passed=(\d+) failed=(\d+)", out)
-    rows.append(Row("bash xargs -P 12 (seed)", wall, cpu, int(m.group(1)) if m else 0, int(m.group(2)) if m else 0,
-                    "passes are files"))
+    rows.append(
+        Row(
+            "bash xargs -P 12 (seed)",
+            wall,
+            cpu,
+            int(m.group(1)) if m else 0,
+            int(m.group(2)) if m else 0,
+            "passes are files",
+        )
+    )
     cache = work / "cache-default"
     rows.append(pytest_row("pytest --wyn cold (12 workers)", root, env, cache))
     rows.append(pytest_row("pytest --wyn warm", root, env, cache))
@@ -145,20 +153,26 @@ def main() -> int:
     bash = rows[0]
     ncpu = os.cpu_count() or 1
     print(f"\nmachine: {platform.machine()}, {ncpu} CPUs, {platform.platform()}, Python {platform.python_version()}")
-    print(f"suite: {args.files} files, {items} pytest items; compiler: {real or f'stand-in, delay {args.delay} s CPU'}\n")
+    print(
+        f"suite: {args.files} files, {items} pytest items; compiler: {real or f'stand-in, delay {args.delay} s CPU'}\n"
+    )
     print(f"| {'run':32} | {'wall s':>7} | {'CPU %':>5} | {'passed':>6} | {'failed':>6} | {'x bash':>6} | note")
     print(f"|{'-' * 34}|{'-' * 9}|{'-' * 7}|{'-' * 8}|{'-' * 8}|{'-' * 8}|------")
     for r in rows:
         util = 100 * r.cpu / (r.wall * ncpu) if r.wall else 0
-        print(f"| {r.name:32} | {r.wall:7.2f} | {util:5.0f} | {r.passed:6} | {r.failed:6} | {r.wall / bash.wall:6.2f} | {r.note}")
+        print(
+            f"| {r.name:32} | {r.wall:7.2f} | {util:5.0f} | {r.passed:6} | {r.failed:6} | {r.wall / bash.wall:6.2f} | {r.note}"
+        )
     cold, warm, one = rows[1], rows[2], rows[3]
     one_compile = args.delay if not real else cold.cpu / max(args.files, 1)
     print(f"\nplugin overhead per file on a warm cache (key + lookup + verified copy): {overhead:.2f} ms")
     checks = [
         (f"cold <= 1.0x bash ({cold.wall / bash.wall:.2f}x)", cold.wall <= bash.wall),
         (f"warm >= 20x faster than cold ({cold.wall / warm.wall:.1f}x)", cold.wall >= 20 * warm.wall),
-        (f"one changed <= warm + 1.5 compiles ({one.wall:.2f} <= {warm.wall + 1.5 * one_compile:.2f})",
-         one.wall <= warm.wall + 1.5 * one_compile),
+        (
+            f"one changed <= warm + 1.5 compiles ({one.wall:.2f} <= {warm.wall + 1.5 * one_compile:.2f})",
+            one.wall <= warm.wall + 1.5 * one_compile,
+        ),
         (f"plugin overhead < 5 ms per file ({overhead:.2f} ms)", overhead < 5),
         ("same passes for every pytest run", len({r.passed for r in rows[1:]}) == 1 and rows[1].passed == items),
     ]

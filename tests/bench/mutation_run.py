@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Stale-verdict hunt: random mutations, then every verdict with the cache against without it.
+
+    python tests/bench/mutation_run.py [--mutations 200] [--seed 1]
+
+Over a generated project whose tests import modules that import modules, it
+repeatedly applies one random mutation: edit a test, edit / create / delete
+an imported module (including one that shadows another in Wyn's search order),
+swap the compiler for another build, toggle compile arguments or WYN_CC, or
+touch files without changing them. After each it runs the suite with the
+cache and with ``--wyn-no-cache`` and compares every test's verdict. Prints
+the counts; exits 1 on any difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+STANDIN = Path(__file__).resolve().parent.parent / "wyn_standin.py"
+
+
+class Project:
+    def __init__(self, root: Path, rng: random.Random) -> None:
+        self.root = root
+        self.rng = rng
+        self.tests = root / "tests"
+        self.tests.mkdir(parents=True)
+        (root / "modules").mkdir()
+        (root / "pytest.ini").write_text("[pytest]\nwyn = true\ntestpaths = tests\n")
+        # Two builds of the compiler: B rounds integer division down instead of towards zero.
+        self.compiler_a = root / "tools" / "wyn_a.py"
+        self.compiler_b = root / "tools" / "wyn_b.py"
+        self.compiler_a.parent.mkdir()
+        text = STANDIN.read_text()
+        self.compiler_a.write_text(text)
+        floor = "return mod ? a % b : a / b;"
+        assert floor in text
+        self.compiler_b.write_text(
+            text.replace(floor, "return mod ? a % b : (a / b - ((a % b != 0) && ((a < 0) != (b < 0))));")
+        )
+        self.cc = root / "tools" / "flagcc"
+        self.cc.write_text('#!/bin/sh\nexec cc -DWYN_CC_FLAG=1 "$@"\n')
+        self.cc.chmod(0o755)
+        self.use_compiler("a")
+        self.args = ""
+        self.wyn_cc = False
+        self.constants = {"m0": 1, "m1": 2, "m2": 3}
+        for name in self.constants:
+            self.write_module(name)
+        self.expected: dict[str, int] = {}
+        for n in range(6):
+            self.expected[f"test_chain_{n}"] = 6 + self.rng.choice([0, 0, 1])
+            self.write_chain_test(f"test_chain_{n}")
+        (self.tests / "test_extra.wyn").write_text('import extra\ntest "extra" {\n    assert_eq(extra.seven(), 7)\n}\n')
+        (self.tests / "test_division.wyn").write_text("// EXPECT: -4\nvar a = 0 - 7\nprintln(a / 2)\n")
+        (self.tests / "test_release.wyn").write_text(
+            '// EXPECT: 0\n__c("printf(\\"%d\\\\n\\", (int)WYN_RELEASE_FLAG);")\n'
+        )
+        (self.tests / "test_cc.wyn").write_text('// EXPECT: 0\n__c("printf(\\"%d\\\\n\\", (int)WYN_CC_FLAG);")\n')
+
+    def use_compiler(self, which: str) -> None:
+        target = self.compiler_a if which == "a" else self.compiler_b
+        wyn = self.root / "wyn"
+        wyn.write_text(f'#!/bin/sh\nexec {sys.executable} {target} "$@"\n')
+        wyn.chmod(0o755)
+        self.compiler = which
+
+    def module_path(self, name: str) -> Path:
+        return self.root / "modules" / f"{name}.wyn" if name == "m2" else self.tests / f"{name}.wyn"
+
+    def write_module(self, name: str, where: Path | None = None) -> None:
+        nxt = {"m0": "m1", "m1": "m2", "m2": None}[name]
+        k = self.constants[name]
+        body = f"    return {nxt}.value() + {k}\n" if nxt else f"    return {k}\n"
+        head = f"import {nxt}\n\n" if nxt else ""
+        (where or self.module_path(name)).write_text(f"{head}pub fn value() -> int {{\n{body}}}\n")
+
+    def write_chain_test(self, name: str) -> None:
+        e = self.expected[name]
+        (self.tests / f"{name}.wyn").write_text(
+            f'import m0\n\ntest "chain" {{\n    assert_eq(m0.value(), {e})\n}}\n\ntest "constant" {{\n    assert(true)\n}}\n'
+        )
+
+    # -- mutations
+    def mutate(self) -> str:
+        kind = self.rng.choice(
+            [
+                "edit test",
+                "edit test",
+                "edit module",
+                "edit module",
+                "shadow module",
+                "extra module",
+                "swap compiler",
+                "toggle args",
+                "toggle WYN_CC",
+                "touch",
+            ]
+        )
+        if kind == "edit test":
+            name = self.rng.choice(sorted(self.expected))
+            self.expected[name] = 6 + self.rng.choice([-1, 0, 0, 1])
+            self.write_chain_test(name)
+            return f"edit {name}"
+        if kind == "edit module":
+            name = self.rng.choice(sorted(self.constants))
+            self.constants[name] += self.rng.choice([-1, 1])
+            self.write_module(name)
+            return f"edit module {name} ({self.constants[name]})"
+        if kind == "shadow module":
+            shadow = self.tests / "m2.wyn"  # found before ./modules/m2.wyn
+            if shadow.exists():
+                shadow.unlink()
+                return "delete shadowing tests/m2.wyn"
+            shadow.write_text(f"pub fn value() -> int {{\n    return {self.rng.choice([3, 4])}\n}}\n")
+            return "create shadowing tests/m2.wyn"
+        if kind == "extra module":
+            extra = self.tests / "extra.wyn"
+            if extra.exists():
+                extra.unlink()
+                return "delete tests/extra.wyn"
+            extra.write_text(f"pub fn seven() -> int {{\n    return {self.rng.choice([7, 8])}\n}}\n")
+            return "create tests/extra.wyn"
+        if kind == "swap compiler":
+            self.use_compiler("b" if self.compiler == "a" else "a")
+            return f"compiler {self.compiler}"
+        if kind == "toggle args":
+            self.args = "" if self.args else "--release"
+            return f"args {self.args!r}"
+        if kind == "toggle WYN_CC":
+            self.wyn_cc = not self.wyn_cc
+            return f"WYN_CC {'flagcc' if self.wyn_cc else 'unset'}"
+        victim = self.rng.choice(sorted(self.tests.glob("*.wyn")))
+        os.utime(victim, (time.time() + 5, time.time() + 5))
+        return f"touch {victim.name}"
+
+    def verdicts(self, cache: Path | None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_WYN", "PYTEST_ADDOPTS", "WYN_CC"))}
+        if self.wyn_cc:
+            env["WYN_CC"] = str(self.cc)
+        report = self.root / "report.xml"
+        cmd = [sys.executable, "-m", "pytest", "-n0", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"]
+        cmd.append(f"--wyn-cache-dir={cache}" if cache else "--wyn-no-cache")
+        if self.args:
+            cmd.append(f"--wyn-compile-args={self.args}")
+        subprocess.run(cmd, cwd=self.root, env=env, capture_output=True, text=True, timeout=600)
+        out: dict[str, str] = {}
+        for case in ET.parse(report).getroot().iter("testcase"):
+            state = "passed"
+            for tag in ("failure", "error", "skipped"):
+                if case.find(tag) is not None:
+                    state = tag
+            out[f"{case.get('classname')}::{case.get('name')}"] = state
+        return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mutations", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    work = Path(tempfile.mkdtemp(prefix="wyn-mutation-"))
+    differences = 0
+    try:
+        project = Project(work / "project", rng)
+        cache = work / "cache"
+        start = time.monotonic()
+        for n in range(1, args.mutations + 1):
+            what = project.mutate()
+            cached = project.verdicts(cache)
+            fresh = project.verdicts(None)
+            diff = {k: (cached.get(k), fresh.get(k)) for k in set(cached) | set(fresh) if cached.get(k) != fresh.get(k)}
+            if not fresh:
+                print(f"mutation {n}: no verdicts at all after {what!r}")
+                differences += 1
+            if diff:
+                differences += len(diff)
+                print(f"mutation {n} ({what}): cached and uncached verdicts differ: {diff}")
+            elif n % 20 == 0:
+                print(f"{n} mutations, {differences} differences ({time.monotonic() - start:.0f} s)")
+        print(f"mutations: {args.mutations}, verdicts compared per mutation: {len(fresh)}, differences: {differences}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if differences else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""The benchmark and mutation scripts run in CI at a small size, so they cannot rot."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).parent / "bench"
+
+
+def run(script: str, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_mutation_run_finds_no_stale_verdict() -> None:
+    done = run("mutation_run.py", "--mutations", "20", "--seed", "7")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "mutations: 20," in done.stdout and "differences: 0" in done.stdout
+
+
+def test_suite_benchmark_runs_and_reports_every_goal() -> None:
+    done = run("suite_bench.py", "--files", "8", "--delay", "0.05", "--quick")
+    assert done.returncode == 0, done.stdout + done.stderr
+    for goal in ("cold <= 1.0x bash", "warm >= 20x faster than cold", "plugin overhead < 5 ms per file"):
+        assert goal in done.stdout
+    assert "[ok] same passes for every pytest run" in done.stdout
+
+
+def test_collection_benchmark_runs() -> None:
+    done = run("collect_bench.py", "--files", "20", "--blocks", "3", "--rounds", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ratio wyn/python:" in done.stdout
+    assert "20 files x 3 tests" in done.stdout
