@@ -329,3 +329,16 @@ def test_ide_style_discovery_and_single_test_run(wyn: WynProject) -> None:
     assert found[1] == ["tests/test_math.wyn::adds wrong", "tests/test_math.wyn", 12, "test 'adds wrong'"]
     result = wyn.run("tests/test_math.wyn::adds wrong", "-p", "no:xdist")
     result.assert_outcomes(failed=1)
+
+
+def test_pycharm_style_run_through_teamcity_messages(wyn: WynProject) -> None:
+    """PyCharm runs pytest with the teamcity-messages reporter and reads its service messages."""
+    pytest.importorskip("teamcity", reason="teamcity-messages is a dev dependency")
+    wyn.write("tests/test_math.wyn", MATH)
+    result = wyn.run("--teamcity", "-p", "no:xdist")
+    out = result.stdout.str()
+    for name in ("adds", "adds wrong", "neighbour"):
+        assert "testStarted timestamp=" in out and f"name='tests.test_math_wyn.{name}'" in out
+    failed = [line for line in out.splitlines() if "##teamcity[testFailed" in line]
+    assert len(failed) == 2
+    assert "assert_eq failed: expected 5, got 4" in failed[0]
