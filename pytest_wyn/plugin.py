@@ -15,7 +15,8 @@ import pytest
 
 from . import parallel, settings
 from .build import BuildStats
-from .cache import CacheDirError, KeyInputs, Store, compute_key
+from .cache import CacheDirError, Store
+from .forecast import forecast_misses
 from .items import WynFile, WynItem, relative_to_root
 from .session import SESSION_KEY, WynSession, get_session
 from .toolchain import CompileCommand, Toolchain, ToolchainError, load_toolchain
@@ -33,40 +34,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_cmdline_main(config: pytest.Config) -> Any:
     if settings.is_enabled(config):
         workers = config.getini("wyn_workers") or os.environ.get("PYTEST_WYN_WORKERS") or "12"
-        parallel.choose_workers(config, workers, lambda: _forecast_misses(config))
+        parallel.choose_workers(config, workers, lambda: forecast_misses(config, PRELOADED))
     return (yield)
-
-
-def _forecast_misses(config: pytest.Config) -> int | None:
-    """How many of the files this run will collect are not in the cache (None: cannot tell)."""
-    try:
-        opts = settings.read(config)
-        toolchain = load_toolchain(opts.compiler_option, opts.compiler_ini, opts.compiler_env, config.rootpath)
-        command = CompileCommand.parse(opts.compile_command, list(opts.compile_args), opts.compile_output)
-    except (pytest.UsageError, ToolchainError):
-        return None  # pytest_configure reports it
-    config.stash[PRELOADED] = toolchain
-    roots = [Path(config.invocation_params.dir, arg.split("::", 1)[0]) for arg in config.args]
-    ignored = [Path(config.invocation_params.dir, p) for p in (config.getoption("ignore") or [])]
-    files = list(parallel.discover(roots, opts.files, config.getini("norecursedirs"), ignored))
-    if not opts.use_cache or opts.clear_cache:
-        return len(files)
-    store = Store(opts.cache_dir)
-    builder_inputs = KeyInputs.current(toolchain, command, config.rootpath)
-    misses = 0
-    for path in files:
-        try:
-            arg = str(path.resolve().relative_to(config.rootpath))
-        except ValueError:
-            arg = str(path.resolve())
-        try:
-            key = compute_key(builder_inputs, arg, path.read_bytes())
-        except OSError:
-            misses += 1
-            continue
-        if not store.has(key):
-            misses += 1
-    return misses
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
@@ -75,7 +44,6 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "wyn_real: needs a real Wyn compiler")
     if not settings.is_enabled(config):
         return
     opts = settings.read(config)
