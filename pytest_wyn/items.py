@@ -155,6 +155,7 @@ class WynItem(pytest.Item):
         return self.parent.spec.directives
 
     def apply_markers(self) -> None:
+        self.add_marker(pytest.mark.wyn)  # `-m wyn` / `-m "not wyn"` in mixed suites
         for d in self._directives():
             if d.key == "SKIP":
                 self.add_marker(pytest.mark.skip(reason=d.value or "SKIP directive"))

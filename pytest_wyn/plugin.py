@@ -46,6 +46,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 def pytest_configure(config: pytest.Config) -> None:
     if not settings.is_enabled(config):
         return
+    config.addinivalue_line("markers", "wyn: a test from a .wyn file (added by pytest-wyn)")
     opts = settings.read(config)
     session = WynSession(opts, config.rootpath)
     config.stash[SESSION_KEY] = session

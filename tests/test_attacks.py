@@ -156,6 +156,7 @@ def test_flood_of_output_keeps_memory_bounded(wyn: WynProject, tmp_path: Path) -
     assert "1 failed" in out
     assert "bytes of output" in out or "was cut" in out
     maxrss_mb = int(re.search(r"MAXRSS_KB (\d+)", out).group(1)) / 1024  # type: ignore[union-attr]
+    print(f"max RSS of pytest and its children: {maxrss_mb:.0f} MB")
     assert maxrss_mb < 150, f"pytest used {maxrss_mb:.0f} MB for 113 MB of test output"
 
 

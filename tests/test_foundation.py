@@ -418,3 +418,11 @@ def test_cache_dir_is_private(wyn: WynProject) -> None:
     wyn.write("test_a.wyn", PASSING)
     wyn.run().assert_outcomes(passed=1)
     assert stat.S_IMODE(wyn.cache.stat().st_mode) == 0o700
+
+
+def test_every_wyn_item_carries_the_wyn_marker(wyn: WynProject) -> None:
+    wyn.write("test_a.wyn", PASSING)
+    wyn.write("test_b.wyn", 'test "x" {\n    assert(true)\n}\n')
+    wyn.pytester.makepyfile(test_py="def test_python(): pass")
+    wyn.run("-m", "wyn", "--strict-markers").assert_outcomes(passed=2, deselected=1)
+    wyn.run("-m", "not wyn", "--strict-markers").assert_outcomes(passed=1, deselected=2)
