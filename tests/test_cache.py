@@ -272,3 +272,28 @@ def test_metadata_records_size_and_hash(wyn: WynProject) -> None:
     assert meta["status"] == "ok"
     assert meta["binary_size"] == (entry / "binary").stat().st_size
     assert len(meta["binary_sha256"]) == 64
+
+
+def test_builds_of_one_source_never_overlap_even_across_caches(wyn: WynProject, tmp_path: Path) -> None:
+    """Two sessions with different caches compile the same file: the source lock serialises them."""
+    wyn.write("test_a.wyn", HELLO)
+    wyn.ini(
+        "wyn_compile_command = sh -c 'mkdir {source}.busy || { echo OVERLAP; exit 1; }; "
+        "{compiler} build {source} -o {output}; rc=$?; rmdir {source}.busy; exit $rc'\n"
+    )
+    procs = []
+    for n in range(2):
+        env = dict(os.environ, PYTEST_WYN_CACHE_DIR=str(tmp_path / f"cache{n}"), WYN_STANDIN_DELAY="1")
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "pytest", "-n0", "-p", "no:cacheprovider"],
+                cwd=wyn.path,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    outs = [p.communicate(timeout=300)[0].decode() for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert not any("OVERLAP" in o for o in outs)
+    assert len(wyn.compiles()) == 2
