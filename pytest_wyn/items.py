@@ -331,10 +331,3 @@ def failure_repr(lines: list[str], path: str, line: int, message: str) -> Termin
     entry = ReprEntryNative(["\n".join(lines) + "\n"])
     crash = ReprFileLocation(path, line, message)
     return ExceptionChainRepr([(ReprTraceback([entry], None, "native"), crash, None)])
-
-
-def relative_to_root(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)

@@ -17,7 +17,7 @@ from . import parallel, settings
 from .build import BuildStats
 from .cache import CacheDirError, Store
 from .forecast import forecast_misses
-from .items import WynFile, WynItem, relative_to_root
+from .items import WynFile, WynItem
 from .session import SESSION_KEY, WynSession, get_session
 from .toolchain import CompileCommand, Toolchain, ToolchainError, load_toolchain
 
@@ -142,8 +142,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> WynFile | 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if SESSION_KEY not in config.stash:
         return
-    root = config.rootpath
-    file_of = {id(item): relative_to_root(item.path, root) for item in items if isinstance(item, WynItem)}
+    # A Wyn file's nodeid is its path from the rootdir, the key the record uses.
+    file_of = {id(item): item.parent.nodeid for item in items if isinstance(item, WynItem)}
     parallel.order_items(items, get_session(config).order, file_of)
 
 
