@@ -97,6 +97,7 @@ class Builder:
         self.key_inputs = KeyInputs.current(toolchain, command, rootdir)
         self.run_dir = Path(tempfile.mkdtemp(prefix="pytest-wyn-run-"))
         self.lock_dir = _source_lock_dir()
+        self.cache_failed = False
         self.stats = BuildStats()
         self.records: dict[str, list[float]] = {}  # file -> [compile s, mtime_ns, size], for scheduling
         self._counter = 0
@@ -148,9 +149,15 @@ class Builder:
         except OSError as exc:
             # The cache went away under us (deleted, full, read-only): build without it.
             result = self._compile_uncached(source, arg)
-            warnings.append(f"the compile cache failed ({exc.strerror or exc}); {arg} was built without it")
+            warnings.append(self._give_up_cache(exc))
         result.warnings[:0] = warnings
         return result
+
+    def _give_up_cache(self, exc: OSError) -> str:
+        """Stop using a cache that failed: one warning, then the rest of the run goes uncached."""
+        self.store = None
+        self.cache_failed = True
+        return f"the compile cache failed ({exc.strerror or exc}); this run goes on without it"
 
     def _serve(self, key: str, source: Path, warnings: list[str]) -> BuildResult | None:
         assert self.store is not None
@@ -207,9 +214,7 @@ class Builder:
             finally:
                 shutil.rmtree(staged, ignore_errors=True)
         except OSError as exc:
-            result.warnings.append(
-                f"{arg} could not be stored in the compile cache ({exc.strerror or exc}); it will be compiled again"
-            )
+            result.warnings.append(self._give_up_cache(exc))
         return result
 
     def _unchanged(self, source: Path, arg: str, key: str) -> bool:

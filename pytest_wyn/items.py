@@ -171,9 +171,9 @@ class WynItem(pytest.Item):
         outcome = self.parent.outcome()
         build = outcome.build
         if build is not None:
-            self.user_properties.append(
-                ("wyn_cache", "hit" if build.cached else ("off" if not get_session(self.config).store_ok else "miss"))
-            )
+            builder = get_session(self.config).started_builder
+            cache_on = builder is not None and builder.store is not None
+            self.user_properties.append(("wyn_cache", "hit" if build.cached else ("miss" if cache_on else "off")))
             self.user_properties.append(("wyn_compile_seconds", f"{build.compile_seconds:.3f}"))
             if build.retries:
                 self.user_properties.append(("wyn_compile_retries", str(len(build.retries))))

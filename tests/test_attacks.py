@@ -352,8 +352,8 @@ def test_cache_deleted_during_the_run(wyn: WynProject) -> None:
         f"import shutil\ndef pytest_runtest_setup(item):\n    shutil.rmtree({str(wyn.cache)!r}, ignore_errors=True)\n",
     )
     result = wyn.run()
-    result.assert_outcomes(passed=3, warnings=3)
-    assert result.stdout.str().count("could not be stored in the compile cache (No such file or directory)") == 3
+    result.assert_outcomes(passed=3, warnings=1)
+    result.stdout.fnmatch_lines(["*the compile cache failed (No such file or directory); this run goes on without it*"])
 
 
 def test_full_filesystem(wyn: WynProject, tmp_path: Path) -> None:
@@ -369,8 +369,10 @@ def test_full_filesystem(wyn: WynProject, tmp_path: Path) -> None:
         wyn.write("test_a.wyn", HELLO)
         wyn.write("test_b.wyn", HELLO.replace("hello", "hello b"))
         result = wyn.run(f"--wyn-cache-dir={small / 'cache'}")
-        result.assert_outcomes(passed=2)
-        result.stdout.fnmatch_lines(["*could not be stored in the compile cache (No space left on device)*"])
+        result.assert_outcomes(passed=2, warnings=1)
+        result.stdout.fnmatch_lines(
+            ["*the compile cache failed (No space left on device); this run goes on without it*"]
+        )
         result = wyn.run(f"--wyn-cache-dir={small / 'cache'}")
         result.assert_outcomes(passed=2)  # what did not fit is compiled again, never served half-written
         assert len(wyn.compiles()) >= 3
