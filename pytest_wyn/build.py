@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -20,16 +19,9 @@ from pathlib import Path
 from filelock import FileLock
 
 from .cache import CorruptEntry, Entry, EntryMeta, KeyInputs, Store, compute_key, copy_verified, make_private_dir
+from .formats import has_diagnostic, host_failure, strip_ansi
 from .process import Completed, child_env, run_bounded
-from .toolchain import CompileCommand, Toolchain, strip_ansi
-
-TRANSIENT_PATTERNS = re.compile(
-    r"Resource temporarily unavailable|unable to fork|Cannot allocate memory|Text file busy|"
-    r"posix_spawn|Too many open files|No space left on device",
-    re.IGNORECASE,
-)
-# Lines the compiler prints on every build, success or not: not a diagnostic.
-_NOISE = re.compile(r"^\s*(Building\b|\S*\s*Built:|Compilation failed|\S*\s*Wynter:|Warning:)")
+from .toolchain import CompileCommand, Toolchain
 
 
 @dataclass
@@ -57,10 +49,6 @@ class BuildStats:
     def add(self, other: dict[str, float]) -> None:
         for name, value in other.items():
             setattr(self, name, getattr(self, name) + value)
-
-
-def has_diagnostic(text: str) -> bool:
-    return any(line.strip() and not _NOISE.match(line) for line in text.splitlines())
 
 
 @dataclass
@@ -283,7 +271,7 @@ class Builder:
 
 def _classify(done: Completed, output: Path, timeout: float) -> Attempt:
     if done.launch_error:
-        transient = bool(TRANSIENT_PATTERNS.search(done.launch_error))
+        transient = host_failure(done.launch_error) is not None
         return Attempt(done, output, f"the compiler could not be started: {done.launch_error}", transient, False)
     if done.timed_out:
         return Attempt(
@@ -297,9 +285,9 @@ def _classify(done: Completed, output: Path, timeout: float) -> Attempt:
         return Attempt(done, output, f"the compiler was killed by {done.signal_name}", True, False)
     text = strip_ansi(done.text)
     if done.returncode != 0:
-        host = TRANSIENT_PATTERNS.search(text)
+        host = host_failure(text)
         if host is not None:
-            return Attempt(done, output, f"host resources ran out: {host.group(0)}", True, False)
+            return Attempt(done, output, f"host resources ran out: {host}", True, False)
         if not has_diagnostic(text):
             return Attempt(done, output, f"the compiler exited {done.returncode} without any diagnostic", True, False)
         return Attempt(done, output, "diagnostic", False, True)

@@ -132,7 +132,7 @@ class WynFile(pytest.File):
         )
         outcome.run = run
         if spec.is_block_file:
-            outcome.verdicts = judge.judge_blocks(spec, run, timeout)
+            outcome.verdicts = judge.judge_blocks(spec, run, timeout, "\n".join(self.lines))
         else:
             outcome.verdicts = [judge.judge_program(spec, run, timeout)]
             outcome.sections.append(("stdout (wyn run)", _run_text(run)))

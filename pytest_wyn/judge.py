@@ -9,14 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from . import formats
 from .build import BuildResult
+from .formats import Where, first_message, locate_diagnostic, locate_panic, strip_ansi
 from .process import Completed
-from .report import Where, expect_comparison, first_message, indent, locate_diagnostic, locate_panic
+from .report import expect_comparison, indent
 from .spec import Block, Spec
-from .toolchain import strip_ansi
-
-_RESULT = re.compile(r"^  ([\u2713\u2717]) (.*)$")
-_SUMMARY = re.compile(r"^(\d+ tests passed|\d+ passed, \d+ failed)\s*$")
 
 
 @dataclass
@@ -129,43 +127,54 @@ def _output_tail(lines: list[str], run: Completed, keep: int = 30) -> list[str]:
     return head + ["    " + ln for ln in shown] + cut_note(run)
 
 
-def judge_blocks(spec: Spec, run: Completed, timeout: float) -> list[Verdict]:
-    lines = output_lines(run)
-    results: list[tuple[bool, str, list[str]]] = []
+def judge_blocks(spec: Spec, run: Completed, timeout: float, source: str = "") -> list[Verdict]:
+    """One verdict per block, read from the runner's coloured result lines.
+
+    Only the runner's own lines count (coloured as the toolchain prints them),
+    and only in source order: a result line naming a later block while an
+    earlier one has no result yet is the earlier block's output, so a block
+    cannot forge another's result. Whatever the binary reports that the
+    collected blocks do not explain (a block we did not collect, a summary or
+    exit status that disagrees) fails visibly instead of being dropped.
+    """
+    blocks = spec.blocks
+    reported: list[tuple[bool, list[str]]] = []
     segment: list[str] = []
-    summary = False
-    for line in lines:
-        m = _RESULT.match(line)
-        if m:
-            results.append((m.group(1) == "\u2713", m.group(2), segment))
-            segment = []
-        elif _SUMMARY.match(line.strip()):
-            summary = True
-        else:
-            segment.append(line)
-    tail = [ln for ln in segment if ln.strip()]
-    by_name: dict[str, list[tuple[bool, list[str]]]] = {}
-    for ok, name, seg in results:
-        by_name.setdefault(name, []).append((ok, seg))
-    seen: dict[str, int] = {}
-    verdicts: list[Verdict] = []
-    aborted_in: Block | None = None
-    problem = run_failure(run, timeout)
-    ended_badly = problem is not None or not summary
-    for block in spec.blocks:
-        k = seen.get(block.name, 0)
-        seen[block.name] = k + 1
-        found = by_name.get(block.name, [])
-        if k < len(found):
-            ok, seg = found[k]
-            verdicts.append(PASS if ok else _failed_block(block, seg))
+    unknown: list[tuple[str, int, bool]] = []  # what the runner reported that no item covers
+    summary: tuple[int, int] | None = None
+    known = {b.name for b in blocks}
+    for raw in run.text.splitlines():
+        result = formats.runner_result(raw)
+        if result is not None and summary is None:
+            ok, name = result
+            if len(reported) < len(blocks) and name == blocks[len(reported)].name:
+                reported.append((ok, segment))
+                segment = []
+                continue
+            if name not in known:
+                unknown.append((name, len(reported), ok))
+                segment = []
+                continue
+        counts = formats.runner_summary(raw)
+        if counts is not None and len(reported) == len(blocks) and summary is None:
+            summary = counts
             continue
-        if aborted_in is None and ended_badly:
-            aborted_in = block
+        segment.append(strip_ansi(raw))
+    tail = [ln for ln in segment if ln.strip()]
+    verdicts: list[Verdict] = []
+    problem = run_failure(run, timeout)
+    # A runner summary as the last line with blocks unreported: the binary finished without them.
+    finished = summary is not None or any(formats.runner_summary(ln) for ln in run.text.rstrip().splitlines()[-1:])
+    ended_badly = problem is not None or not finished
+    for index, block in enumerate(blocks):
+        if index < len(reported):
+            ok, seg = reported[index]
+            verdicts.append(PASS if ok else _failed_block(block, seg))
+        elif index == len(reported) and ended_badly:
             verdicts.append(_aborted_block(block, tail, run, problem))
-        elif aborted_in is not None:
+        elif ended_badly:
             verdicts.append(
-                Verdict(False, f"not run: the test binary aborted in block '{aborted_in.name}'", block.line)
+                Verdict(False, f"not run: the test binary aborted in block '{blocks[len(reported)].name}'", block.line)
             )
         else:
             verdicts.append(
@@ -178,24 +187,64 @@ def judge_blocks(spec: Spec, run: Completed, timeout: float) -> list[Verdict]:
                     + cut_note(run),
                 )
             )
+    for name, at, _ in unknown:
+        line = _line_of_block(source, name)
+        _add_problem(
+            verdicts,
+            min(at, len(verdicts) - 1),
+            f"the test binary ran a block named {name!r} that pytest-wyn did not collect",
+            line,
+            [
+                f"its result line came after {at} collected block(s); its verdict is not shown anywhere else",
+                "please report this with the file: pytest-wyn's parser missed a block form Wyn accepts",
+            ],
+        )
+    if summary is not None and not problem and verdicts:
+        passed = sum(1 for ok, _ in reported if ok)
+        failed = len(reported) - passed
+        seen = (passed + sum(1 for *_, ok in unknown if ok), failed + sum(1 for *_, ok in unknown if not ok))
+        if summary != seen:
+            _add_problem(
+                verdicts,
+                len(verdicts) - 1,
+                f"the runner's summary ({summary[0]} passed, {summary[1]} failed) does not match its result lines "
+                f"({passed} passed, {failed} failed)",
+                None,
+                ["some block's output may imitate the runner's lines; the verdicts here cannot be trusted"],
+            )
+        elif (run.returncode != 0) != (summary[1] > 0):
+            _add_problem(
+                verdicts,
+                len(verdicts) - 1,
+                f"the test binary exited {run.returncode} after reporting {summary[1]} failed block(s)",
+                None,
+                ["Wyn's runner exits 1 exactly when a block failed"],
+            )
     return verdicts
+
+
+def _add_problem(verdicts: list[Verdict], index: int, message: str, line: int | None, details: list[str]) -> None:
+    """Make a file-level discrepancy fail the item at index (keeping its own failure, if any)."""
+    if index < 0:
+        return
+    old = verdicts[index]
+    if old.passed:
+        verdicts[index] = Verdict(False, message, line, details=details)
+    else:
+        verdicts[index] = Verdict(
+            False, old.message, old.line, old.path, old.details + ["", f"also: {message}", *details], old.error
+        )
+
+
+def _line_of_block(source: str, name: str) -> int | None:
+    """Where `test "name"` stands in the source, for pointing at a block we did not collect."""
+    m = re.search(r'(?m)^\s*test\s*"' + re.escape(name) + '"', source)
+    return source.count("\n", 0, m.start()) + 1 if m else None
 
 
 def _failed_block(block: Block, seg: list[str]) -> Verdict:
     own = [ln for ln in seg if ln.strip()]
-    message = "block failed"
-    for i, ln in enumerate(own):
-        s = ln.strip()
-        if s.startswith("assert_eq failed"):
-            pairs = dict(x.strip().split(":", 1) for x in own[i + 1 : i + 3] if ":" in x)
-            if "expected" in pairs and "got" in pairs:
-                message = f"assert_eq failed: expected {pairs['expected'].strip()}, got {pairs['got'].strip()}"
-            else:
-                message = "assert_eq failed"
-            break
-        if s.startswith("assert failed"):
-            message = "assert failed"
-            break
+    message = formats.assertion_message(own) or "block failed"
     details = ["output of this block:"] + ["    " + ln for ln in own] if own else ["(the block printed nothing)"]
     return Verdict(False, message, block.line, details=details)
 

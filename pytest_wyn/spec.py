@@ -28,7 +28,8 @@ _SCAN_RE = re.compile(
 _SIMPLE_STRING_TAIL = re.compile(r'(?:[^"\\\n$]|\\.|\$(?!\{))*"')
 _SQ_STRING_TAIL = re.compile(r"(?:[^'\\\n]|\\.)*'")
 _TEST_HEAD = re.compile(r'test[ \t]*"')
-_AFTER_NAME = re.compile(r"[ \t]*(\{)?")
+# Between a block's name and its `{` Wyn's parser skips whitespace, newlines and comments.
+_AFTER_NAME = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)*(\{)?", re.DOTALL)
 _FN_MAIN = re.compile(r"fn[ \t]+main\b")
 
 

@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shlex
 import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .formats import strip_ansi
 from .process import child_env, run_bounded
 
-ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 DEFAULT_COMPILE_COMMAND = "{compiler} build {args} {source} -o {output}"
 PLACEHOLDERS = ("{compiler}", "{args}", "{source}", "{output}")
-
-
-def strip_ansi(text: str) -> str:
-    return ANSI_RE.sub("", text)
 
 
 class ToolchainError(Exception):

@@ -1,0 +1,132 @@
+"""Everything pytest-wyn knows about the text the Wyn toolchain prints.
+
+Colours, diagnostics in their three forms, host-failure messages, panics,
+the test runner's result and summary lines, assertion messages: a new Wyn
+release that changes one of them is a change to this file only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+
+# Failures of the machine, not of the source: retried, never cached.
+# "Killed signal terminated program cc1" is gcc's report of a cc1 killed by the OOM killer.
+HOST_FAILURE = re.compile(
+    r"Resource temporarily unavailable|unable to fork|Cannot allocate memory|Text file busy|"
+    r"posix_spawn|Too many open files|No space left on device|"
+    r"Killed signal terminated program|terminated program \S+ with signal|"
+    r"internal compiler error: Killed|virtual memory exhausted|out of memory",
+    re.IGNORECASE,
+)
+# Lines the compiler prints on every build, success or not: not a diagnostic.
+_NOISE = re.compile(r"^\s*(Building\b|\S*\s*Built:|Compilation failed|\S*\s*Wynter:|Warning:)")
+
+_ARROW = re.compile(r"-->\s+(.+?):(\d+)(?::(\d+))?\s*$", re.MULTILINE)
+_AT_LINE = re.compile(r"^\s*Error at line (\d+):\s*(.*)$", re.MULTILINE)
+_ERROR = re.compile(r"^\s*Error:\s*(.*)$", re.MULTILINE)
+_CC_ERROR = re.compile(r"^(.+?\.wyn):(\d+):(?:\d+:)?\s*(?:fatal )?error:\s*(.*)$", re.MULTILINE)
+_PANIC_AT = re.compile(r"panic at (.+?):(\d+):\s*(.*)")
+_PANIC = re.compile(r"^\s*Panic:\s*(.*)$", re.MULTILINE)
+
+# The block runner's own lines are coloured; a block's println output is not.
+_RESULT = re.compile(r"^  \x1b\[[0-9;]*m([\u2713\u2717])\x1b\[0m (.*?)\r?$")
+_SUMMARY = re.compile(r"^\x1b\[[0-9;]*m(?:(\d+) tests passed|(\d+) passed, (\d+) failed)\x1b\[0m\s*$")
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI_RE.sub("", text)
+
+
+def host_failure(text: str) -> str | None:
+    """The host-resource message in compiler output, if there is one."""
+    m = HOST_FAILURE.search(text)
+    return m.group(0) if m else None
+
+
+def has_diagnostic(text: str) -> bool:
+    """Whether compiler output holds anything beyond its usual progress lines."""
+    return any(line.strip() and not _NOISE.match(line) for line in text.splitlines())
+
+
+@dataclass(frozen=True)
+class Where:
+    path: str | None  # as printed by the compiler; None: the entry file
+    line: int
+    message: str
+
+
+def locate_diagnostic(text: str) -> Where | None:
+    """The first error the compiler's output points at, in any of its forms."""
+    found: list[tuple[int, Where]] = []
+    arrow = _ARROW.search(text)
+    if arrow:
+        before = text[: arrow.start()]
+        errors = list(_ERROR.finditer(before))
+        msg = errors[-1].group(1).strip() if errors else "error"
+        found.append((arrow.start(), Where(arrow.group(1), int(arrow.group(2)), msg)))
+    at = _AT_LINE.search(text)
+    if at:
+        found.append((at.start(), Where(None, int(at.group(1)), at.group(2).strip())))
+    cc = _CC_ERROR.search(text)
+    if cc:
+        found.append((cc.start(), Where(cc.group(1), int(cc.group(2)), cc.group(3).strip())))
+    if not found:
+        return None
+    return min(found, key=lambda pair: pair[0])[1]
+
+
+def first_message(text: str) -> str:
+    """A one-line summary of compiler output with no location."""
+    m = _ERROR.search(text)
+    if m:
+        return m.group(1).strip()
+    for line in text.splitlines():
+        s = line.strip()
+        if s and not _NOISE.match(line):
+            return s[:200]
+    return "no output"
+
+
+def locate_panic(text: str) -> Where | None:
+    m = _PANIC_AT.search(text)
+    if m:
+        return Where(m.group(1), int(m.group(2)), "panic: " + m.group(3).strip())
+    p = _PANIC.search(text)
+    if p:
+        return Where(None, 0, "panic: " + p.group(1).strip())
+    return None
+
+
+def runner_result(raw_line: str) -> tuple[bool, str] | None:
+    """(passed, block name) for a runner result line, as printed (colours kept)."""
+    m = _RESULT.match(raw_line)
+    if m is None:
+        return None
+    return m.group(1) == "\u2713", m.group(2)
+
+
+def runner_summary(raw_line: str) -> tuple[int, int] | None:
+    """(passed, failed) for the runner's closing line, as printed (colours kept)."""
+    m = _SUMMARY.match(raw_line)
+    if m is None:
+        return None
+    if m.group(1) is not None:
+        return int(m.group(1)), 0
+    return int(m.group(2)), int(m.group(3))
+
+
+def assertion_message(lines: list[str]) -> str | None:
+    """The first failed assertion in a block's output (escapes stripped), as one line."""
+    for i, ln in enumerate(lines):
+        s = ln.strip()
+        if s.startswith("assert_eq failed"):
+            pairs = dict(x.strip().split(":", 1) for x in lines[i + 1 : i + 3] if ":" in x)
+            if "expected" in pairs and "got" in pairs:
+                return f"assert_eq failed: expected {pairs['expected'].strip()}, got {pairs['got'].strip()}"
+            return "assert_eq failed"
+        if s.startswith("assert failed"):
+            return "assert failed"
+    return None

@@ -1,0 +1,137 @@
+"""Issue 14 (silent wrong verdicts): every failure the binary reports reaches pytest.
+
+Pytester sessions for what a user sees, and table-driven checks of the judge
+on captured runner output (which run in milliseconds).
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import WynProject
+
+from pytest_wyn.judge import judge_blocks
+from pytest_wyn.process import Completed
+from pytest_wyn.spec import parse
+
+OK, BAD = "  \x1b[32m\u2713\x1b[0m ", "  \x1b[31m\u2717\x1b[0m "
+
+
+def summary(passed: int, failed: int) -> str:
+    if failed:
+        return f"\x1b[31m{passed} passed, {failed} failed\x1b[0m"
+    return f"\x1b[32m{passed} tests passed\x1b[0m"
+
+
+def completed(lines: list[str], code: int = 0) -> Completed:
+    return Completed(code, None, False, ("\n".join(lines) + "\n").encode(), 0, 0.01)
+
+
+TWO_BLOCKS = 'test "first" {\n}\ntest "second" {\n}\n'
+
+
+def test_block_forms_wyn_accepts_between_name_and_brace_are_collected(wyn: WynProject) -> None:
+    wyn.write(
+        "tests/test_forms.wyn",
+        """
+        test "same line" {
+            assert(1 == 1)
+        }
+        test "brace on next line"
+        {
+            assert(1 == 2)
+        }
+        test "comment before brace" /* note */ {
+            assert_eq(2, 3)
+        }
+        test "line comment then brace" // why
+          {
+            assert(1 == 1)
+        }
+        test "blank lines and a block comment"
+
+        /* several
+           lines */
+        {
+            assert(false)
+        }
+        """,
+    )
+    result = wyn.run("-rf", "-v")
+    result.assert_outcomes(passed=2, failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "tests/test_forms.wyn::same line PASSED*",
+            "tests/test_forms.wyn::brace on next line FAILED*",
+            "tests/test_forms.wyn::comment before brace FAILED*",
+            "tests/test_forms.wyn::line comment then brace PASSED*",
+            "tests/test_forms.wyn::blank lines and a block comment FAILED*",
+            "tests/test_forms.wyn:4: assert failed",
+            "tests/test_forms.wyn:8: assert_eq failed: expected 3, got 2",
+            "tests/test_forms.wyn:15: assert failed",
+        ]
+    )
+
+
+def test_a_block_printing_a_later_blocks_result_line_cannot_pass_it(wyn: WynProject) -> None:
+    wyn.write(
+        "tests/test_forge.wyn",
+        """
+        test "first" {
+            println("  \u2713 second")
+            panic("boom")
+        }
+        test "second" {
+            assert(false)
+        }
+        """,
+    )
+    result = wyn.run("-rf")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "tests/test_forge.wyn:1: panic: boom",
+            "tests/test_forge.wyn:5: not run: the test binary aborted in block 'first'",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("lines", "code", "want"),
+    [
+        # the runner's own, coloured lines in order: trusted
+        ([OK + "first", OK + "second", "", summary(2, 0)], 0, [True, True]),
+        ([OK + "first", BAD + "second", "", summary(1, 1)], 1, [True, False]),
+        # an uncoloured imitation is output, whatever it says
+        (["  \u2713 first", "  \u2713 second", "", summary(2, 0)], 0, [False, False]),
+        # a coloured imitation of a later block's line, before the earlier block's result: its output
+        ([OK + "second", "Panic: boom"], 1, [False, False]),
+        # a block the collection did not see: reported on the block that came next
+        ([OK + "first", BAD + "hidden", OK + "second", "", summary(2, 1)], 1, [True, False]),
+        ([OK + "first", OK + "second", OK + "hidden", "", summary(3, 0)], 0, [True, False]),
+        # a summary that disagrees with the result lines
+        ([OK + "first", OK + "second", "", summary(1, 1)], 1, [True, False]),
+        # every block passed but the binary failed
+        ([OK + "first", OK + "second", "", summary(2, 0)], 3, [True, False]),
+        # no summary: the binary stopped early
+        ([OK + "first", OK + "second"], 0, [True, True]),
+    ],
+)
+def test_judge_trusts_only_the_runners_lines_in_order(lines: list[str], code: int, want: list[bool]) -> None:
+    verdicts = judge_blocks(parse(TWO_BLOCKS), completed(lines, code), 30.0, TWO_BLOCKS)
+    assert [v.passed for v in verdicts] == want
+
+
+def test_an_uncollected_block_is_located_at_its_source_line() -> None:
+    source = TWO_BLOCKS + 'test "hidden" {\n}\n'
+    spec = parse(TWO_BLOCKS)  # as if the parser had missed the third block
+    run = completed([OK + "first", OK + "second", BAD + "hidden", "", summary(2, 1)], 1)
+    verdicts = judge_blocks(spec, run, 30.0, source)
+    assert verdicts[1].passed is False
+    assert verdicts[1].message == "the test binary ran a block named 'hidden' that pytest-wyn did not collect"
+    assert verdicts[1].line == 5
+
+
+def test_missing_summary_after_all_blocks_is_not_trusted_when_the_exit_is_bad() -> None:
+    run = completed([OK + "first", OK + "second"], 1)
+    verdicts = judge_blocks(parse(TWO_BLOCKS), run, 30.0, TWO_BLOCKS)
+    assert [v.passed for v in verdicts] == [True, True]  # both reported; the summary check needs a summary
