@@ -45,7 +45,7 @@ class KeyInputs:
     @classmethod
     def current(cls, toolchain: Toolchain, command: CompileCommand, cwd: Path) -> KeyInputs:
         described = f"{command.template!r} {command.args!r} {command.output_template!r}"
-        return cls(toolchain.identity, described, c_compiler_choice(), cwd)
+        return cls(toolchain.identity, described, c_compiler_choice(cwd), cwd)
 
 
 def _digest_bytes(data: bytes) -> str:

@@ -142,16 +142,53 @@ def load_toolchain(option: str | None, ini: str | None, env: str | None, rootdir
     return Toolchain(path, found_by, version, compiler_identity(path, version))
 
 
-def c_compiler_choice() -> str:
-    """What decides the C compiler Wyn uses: WYN_CC, else the first of cc, gcc, clang."""
+def c_compiler_choice(cwd: Path) -> str:
+    """What decides the C compiler Wyn uses, by content: WYN_CC, else the first of cc, gcc, clang.
+
+    WYN_CC goes into a shell command line as written, so its first word is
+    resolved through PATH (or from ``cwd``) at build time: the key holds the
+    digest of the executable it resolves to now, and of any argument that
+    names a file (a ``-wrapper`` script), never just the string.
+    """
     env = os.environ.get("WYN_CC")
     if env:
-        return f"WYN_CC={env}"
+        try:
+            words = shlex.split(env)
+        except ValueError:
+            words = env.split()
+        parts = [f"WYN_CC={env}"]
+        for n, word in enumerate(words):
+            for candidate in word.split(","):
+                found = _executable(candidate, cwd) if n == 0 else _existing_file(candidate, cwd)
+                if found is not None:
+                    parts.append(f"{candidate}={_digest_or_missing(found)}")
+        return " ".join(parts)
     for name in ("cc", "gcc", "clang"):
         found = shutil.which(name)
         if found:
-            return f"{name}={os.path.realpath(found)}"
+            return f"{name}={_digest_or_missing(Path(os.path.realpath(found)))}"
     return "none"
+
+
+def _executable(word: str, cwd: Path) -> Path | None:
+    if "/" in word:
+        return _existing_file(word, cwd)
+    found = shutil.which(word)
+    return Path(os.path.realpath(found)) if found else None
+
+
+def _existing_file(word: str, cwd: Path) -> Path | None:
+    if "/" not in word:
+        return None
+    path = Path(word) if os.path.isabs(word) else cwd / word
+    return Path(os.path.realpath(path)) if path.is_file() else None
+
+
+def _digest_or_missing(path: Path) -> str:
+    try:
+        return file_digest(path)
+    except OSError:
+        return "unreadable"
 
 
 @dataclass(frozen=True)

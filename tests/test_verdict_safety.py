@@ -6,6 +6,10 @@ on captured runner output (which run in milliseconds).
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 from conftest import WynProject
 
@@ -135,3 +139,68 @@ def test_missing_summary_after_all_blocks_is_not_trusted_when_the_exit_is_bad() 
     run = completed([OK + "first", OK + "second"], 1)
     verdicts = judge_blocks(parse(TWO_BLOCKS), run, 30.0, TWO_BLOCKS)
     assert [v.passed for v in verdicts] == [True, True]  # both reported; the summary check needs a summary
+
+
+def _script(path: Path, body: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return path
+
+
+def test_wyn_cc_found_on_path_is_keyed_by_the_executable_it_resolves_to(
+    wyn: WynProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _script(wyn.path / "one" / "mycc", 'exec cc -DWYN_CC_FLAG=1 "$@"\n')
+    _script(wyn.path / "two" / "mycc", 'exec cc -DWYN_CC_FLAG=2 "$@"\n')
+    wyn.write("test_flag.wyn", '__c("exit(WYN_CC_FLAG == 1 ? 0 : 3);")\n')
+    monkeypatch.setenv("WYN_CC", "mycc")
+    path = os.environ["PATH"]
+    monkeypatch.setenv("PATH", f"{wyn.path / 'one'}:{path}")
+    wyn.run().assert_outcomes(passed=1)
+    monkeypatch.setenv("PATH", f"{wyn.path / 'two'}:{path}")
+    result = wyn.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*exited 3, expected 0*"])
+    assert len(wyn.compiles()) == 2
+
+
+def test_a_c_compiler_killed_by_the_host_is_retried_and_never_cached(
+    wyn: WynProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # gcc's -wrapper runs cc1 through a script that SIGKILLs itself the first time, as the OOM killer would.
+    marker = tmp_path / "killed-once"
+    wrapper = _script(
+        tmp_path / "kill-cc1-once",
+        f'case "$1" in */cc1) if [ ! -e {marker} ]; then : > {marker}; kill -9 $$; fi ;; esac\nexec "$@"\n',
+    )
+    if shutil.which("gcc") is None:
+        pytest.skip("needs gcc for -wrapper")
+    monkeypatch.setenv("WYN_CC", f"gcc -wrapper {wrapper}")
+    wyn.write("test_a.wyn", '// EXPECT: hello\nprintln("hello")\n')
+    result = wyn.run("-rA")
+    result.assert_outcomes(passed=1)
+    assert marker.exists()
+    result.stdout.fnmatch_lines(["*1 build(s) retried for host reasons*"])
+    assert len(wyn.compiles()) == 2
+
+
+def test_a_host_killed_compile_that_keeps_failing_is_not_replayed_from_the_cache(
+    wyn: WynProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    sick = tmp_path / "host-is-sick"
+    sick.touch()
+    wrapper = _script(
+        tmp_path / "kill-cc1", f'case "$1" in */cc1) if [ -e {sick} ]; then kill -9 $$; fi ;; esac\nexec "$@"\n'
+    )
+    if shutil.which("gcc") is None:
+        pytest.skip("needs gcc for -wrapper")
+    monkeypatch.setenv("WYN_CC", f"gcc -wrapper {wrapper}")
+    wyn.ini("wyn_compile_retries = 1\n")
+    wyn.write("test_a.wyn", '// EXPECT: hello\nprintln("hello")\n')
+    result = wyn.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*host resources ran out: Killed signal terminated program*"])
+    # The machine is healthy again (same compiler, same wrapper, same key): the failure is not replayed.
+    sick.unlink()
+    wyn.run().assert_outcomes(passed=1)

@@ -36,7 +36,7 @@ Behaviour that a runner can observe, as the real compiler:
     a missing module prints ``Error: Module 'm' not found`` and still builds.
 
 Knobs (environment):
-    WYN_CC                   the C compiler (else cc, gcc, clang on PATH)
+    WYN_CC                   the C compiler, a shell word list (else cc, gcc, clang on PATH)
     WYN_STANDIN_DELAY        seconds of CPU to burn per build (benchmarks)
     WYN_STANDIN_COUNT_FILE   append one line per build to this file
     WYN_STANDIN_CRASH        "segv" kills the compiler by SIGSEGV, "hang" never returns,
@@ -53,6 +53,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -798,7 +799,9 @@ def build(path: str, out: str | None, release: bool, check_only: bool) -> int:
         sys.stderr.write("Error: no C compiler found (cc, gcc, clang)\n  Or set WYN_CC=/path/to/compiler\n")
         return 1
     flags = ["-O2", "-s", "-DWYN_RELEASE_FLAG=1"] if release else ["-O0"]
-    proc = subprocess.run([cc, *flags, "-w", "-o", out, cfile], capture_output=True, text=True)
+    # As Wyn: WYN_CC goes into a shell command line as written (it may carry arguments).
+    line = " ".join([cc, *flags, "-w", "-o", shlex.quote(out), shlex.quote(cfile)])
+    proc = subprocess.run(line, shell=True, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.stderr.write(f"Build failed\n{proc.stdout}{proc.stderr}")
         sys.stderr.write("Compilation failed\n")
