@@ -164,9 +164,9 @@ def c_compiler_choice(cwd: Path) -> str:
                     parts.append(f"{candidate}={_digest_or_missing(found)}")
         return " ".join(parts)
     for name in ("cc", "gcc", "clang"):
-        found = shutil.which(name)
-        if found:
-            return f"{name}={_digest_or_missing(Path(os.path.realpath(found)))}"
+        on_path = _executable(name, cwd)
+        if on_path is not None:
+            return f"{name}={_digest_or_missing(on_path)}"
     return "none"
 
 
