@@ -23,6 +23,7 @@ HOST_FAILURE = re.compile(
 )
 # Lines the compiler prints on every build, success or not: not a diagnostic.
 _NOISE = re.compile(r"^\s*(Building\b|\S*\s*Built:|Compilation failed|\S*\s*Wynter:|Warning:)")
+_PROGRESS = re.compile(r"^\s*(Building\b|\S*\s*Built:)")
 
 _ARROW = re.compile(r"-->\s+(.+?):(\d+)(?::(\d+))?\s*$", re.MULTILINE)
 _AT_LINE = re.compile(r"^\s*Error at line (\d+):\s*(.*)$", re.MULTILINE)
@@ -49,6 +50,11 @@ def host_failure(text: str) -> str | None:
 def has_diagnostic(text: str) -> bool:
     """Whether compiler output holds anything beyond its usual progress lines."""
     return any(line.strip() and not _NOISE.match(line) for line in text.splitlines())
+
+
+def without_progress(text: str) -> str:
+    """Compiler output less its progress lines (which name a temporary output path)."""
+    return "".join(ln for ln in text.splitlines(True) if not _PROGRESS.match(ln))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback, TerminalRepr
 
-from . import judge
+from . import formats, judge
 from .build import BuildResult
 from .names import item_names
 from .process import Completed, child_env, run_bounded
@@ -45,7 +45,8 @@ class FileOutcome:
     timeout: float
     shown_compile_failure: str | None = None  # nodeid whose report holds the diagnostics
     warned: bool = False  # build warnings are shown once per file, not once per block
-    sections: list[tuple[str, str]] = field(default_factory=list)
+    sections: list[tuple[str, str]] = field(default_factory=list)  # shown with every item of the file
+    outputs: list[str] = field(default_factory=list)  # per item: what its run printed, its "stdout"
 
 
 class WynFile(pytest.File):
@@ -54,6 +55,7 @@ class WynFile(pytest.File):
 
     def collect(self) -> Iterable[pytest.Item]:
         self._outcome: FileOutcome | None = None
+        self._consumed: set[int] = set()
         self.spec = Spec()
         self.lines = []
         name = self.path.name[:-4] if self.path.name.endswith(".wyn") else self.path.name
@@ -90,21 +92,49 @@ class WynFile(pytest.File):
     def _warn(self, line: int, message: str) -> None:
         self.warn(WynWarning(f"{self.nodeid}:{line}: {message}"))
 
-    # -- running, once per file
-    def outcome(self) -> FileOutcome:
-        if self._outcome is None:
-            try:
-                self._outcome = self._execute()
-            except Exception as exc:  # a bug of ours: one readable failure per item, not a traceback
-                count = len(self.spec.blocks) if self.spec.is_block_file else 1
-                where = traceback.extract_tb(exc.__traceback__)[-1]
-                verdict = judge.Verdict(
-                    False,
-                    f"internal error in pytest-wyn: {type(exc).__name__}: {exc}",
-                    details=[f"(at {Path(where.filename).name}:{where.lineno}; please report it)"],
-                )
-                self._outcome = FileOutcome(None, None, [verdict] * count, 0.0)
+    # -- running: once per file for all its items, again for an item that runs again
+    def outcome_for(self, item: WynItem) -> FileOutcome:
+        """The file's run for ``item``: shared by the file's items, repeated for a rerun.
+
+        All items of a file read one run of its binary. An item asking a second
+        time (pytest-rerunfailures, pytest-repeat, any plugin that calls
+        ``runtestprotocol`` again) gets a fresh run: never a replay.
+        """
+        if self._outcome is None or item.index in self._consumed:
+            self._outcome = None
+            self._consumed = set()
+            self._outcome = self._compute(item)
+        self._consumed.add(item.index)
         return self._outcome
+
+    def current_outcome(self) -> FileOutcome | None:
+        return self._outcome
+
+    def _compute(self, item: WynItem) -> FileOutcome:
+        count = len(self.spec.blocks) if self.spec.is_block_file else 1
+        try:
+            return self._execute()
+        except Exception as exc:  # a bug of ours: one readable failure per item, not a traceback
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            verdict = judge.Verdict(
+                False,
+                f"internal error in pytest-wyn: {type(exc).__name__}: {exc}",
+                details=[f"(at {Path(where.filename).name}:{where.lineno}; please report it)"],
+            )
+            return FileOutcome(None, None, [verdict] * count, 0.0)
+        except BaseException as exc:
+            # Interrupted from outside (pytest-timeout, Ctrl-C): the process group is already
+            # killed. The interrupted item reports the interruption itself; the file's other
+            # items say they did not run, and point at it.
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            verdict = judge.Verdict(
+                False,
+                f"not run: this file's test binary was interrupted while {item.name} ran ({reason})",
+                item.line,
+            )
+            self._outcome = FileOutcome(None, None, [verdict] * count, 0.0)
+            self._consumed = {item.index}
+            raise
 
     def _execute(self) -> FileOutcome:
         session = get_session(self.config)
@@ -113,9 +143,10 @@ class WynFile(pytest.File):
         builder = session.builder()
         build = builder.build(self.path)
         outcome = FileOutcome(build, None, [], timeout)
-        if build.ok and build.diagnostics.strip():
-            # A failed build's diagnostics are in the failure report itself.
-            outcome.sections.append(("stdout (wyn compile)", build.diagnostics))
+        if build.ok and formats.without_progress(build.diagnostics).strip():
+            # Warnings only: a failed build's diagnostics are in the failure report itself,
+            # and the progress lines (with a temporary output path) say nothing.
+            outcome.sections.append(("wyn compile", formats.without_progress(build.diagnostics)))
         count = len(spec.blocks) if spec.is_block_file else 1
         if spec.expect_errors:
             outcome.verdicts = [judge.judge_expect_error(spec, build)]
@@ -129,13 +160,15 @@ class WynFile(pytest.File):
             env=child_env(),
             timeout=timeout,
             limit=session.settings.max_output,
+            die_with_parent=True,
         )
         outcome.run = run
         if spec.is_block_file:
             outcome.verdicts = judge.judge_blocks(spec, run, timeout, "\n".join(self.lines))
+            outcome.outputs = [v.output for v in outcome.verdicts]
         else:
             outcome.verdicts = [judge.judge_program(spec, run, timeout)]
-            outcome.sections.append(("stdout (wyn run)", _run_text(run)))
+            outcome.outputs = [_run_text(run)]
         return outcome
 
 
@@ -167,9 +200,11 @@ class WynItem(pytest.Item):
     def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
         return self.path, self.line - 1, self.name
 
-    def setup(self) -> None:
-        outcome = self.parent.outcome()
+    def runtest(self) -> None:
+        """Compile (or take from the cache) and run, as doctest and pytest-cpp do: in the call phase."""
+        outcome = self.parent.outcome_for(self)
         build = outcome.build
+        self.user_properties[:] = [p for p in self.user_properties if not str(p[0]).startswith("wyn_")]
         if build is not None:
             builder = get_session(self.config).started_builder
             cache_on = builder is not None and builder.store is not None
@@ -181,20 +216,15 @@ class WynItem(pytest.Item):
                 outcome.warned = True
                 for warning in build.warnings:
                     self.warn(pytest.PytestWarning(warning))
-        verdict = outcome.verdicts[self.index]
-        if verdict.error:
-            raise WynFailure(verdict)
-
-    def runtest(self) -> None:
-        outcome = self.parent.outcome()
-        for title, text in self._sections(outcome):
+        # A rerun reports afresh: drop what the previous attempt attached.
+        self._report_sections = [r for r in self._report_sections if r[0] != "call"]
+        for title, text in outcome.sections:
             self.add_report_section("call", title, text)
+        if self.index < len(outcome.outputs) and outcome.outputs[self.index]:
+            self.add_report_section("call", "stdout", outcome.outputs[self.index])
         verdict = outcome.verdicts[self.index]
         if not verdict.passed:
             raise WynFailure(verdict)
-
-    def _sections(self, outcome: FileOutcome) -> list[tuple[str, str]]:
-        return outcome.sections
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, WynFailure):
@@ -209,7 +239,7 @@ class WynItem(pytest.Item):
 
     def _repr(self, verdict: judge.Verdict) -> TerminalRepr:
         session = get_session(self.config)
-        outcome = self.parent.outcome()
+        outcome = self.parent.current_outcome() or FileOutcome(None, None, [], 0.0)
         build = outcome.build
         lines: list[str] = []
         compile_failed = build is not None and not build.ok and not self.parent.spec.expect_errors
@@ -298,9 +328,6 @@ class WynBlockItem(WynItem):
 
     def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
         return self.path, self.line - 1, f"test {self.block.name!r}"
-
-    def _sections(self, outcome: FileOutcome) -> list[tuple[str, str]]:
-        return [s for s in outcome.sections if "compile" in s[0]]
 
     def _own_excerpt(self, verdict: judge.Verdict) -> list[str]:
         mark = verdict.line if verdict.line != self.block.line else None

@@ -25,6 +25,7 @@ class Verdict:
     path: str | None = None  # None: the test file itself
     details: list[str] = field(default_factory=list)
     error: bool = False  # reported as a pytest error, not a failure
+    output: str = ""  # what this test printed (a block: its own part of the run)
 
 
 PASS = Verdict(True)
@@ -119,12 +120,11 @@ def _exit_mismatch(spec: Spec, run: Completed, lines: list[str]) -> Verdict:
     return Verdict(False, message, line, panic.path if panic and not d else None, details=_output_tail(lines, run))
 
 
-def _output_tail(lines: list[str], run: Completed, keep: int = 30) -> list[str]:
+def _output_tail(lines: list[str], run: Completed) -> list[str]:
+    """The program's output is its captured stdout (shown once, under the failure): only say so here."""
     if not lines:
-        return ["(no output)"]
-    shown = lines[-keep:]
-    head = [f"last {keep} of {len(lines)} output lines:"] if len(lines) > keep else ["output:"]
-    return head + ["    " + ln for ln in shown] + cut_note(run)
+        return ["(the program printed nothing)"]
+    return [f"(its {len(lines)} output line(s) are under 'Captured stdout call')", *cut_note(run)]
 
 
 def judge_blocks(spec: Spec, run: Completed, timeout: float, source: str = "") -> list[Verdict]:
@@ -169,9 +169,12 @@ def judge_blocks(spec: Spec, run: Completed, timeout: float, source: str = "") -
     for index, block in enumerate(blocks):
         if index < len(reported):
             ok, seg = reported[index]
-            verdicts.append(PASS if ok else _failed_block(block, seg))
+            verdict = Verdict(True) if ok else _failed_block(block, seg)
+            verdict.output = "".join(ln + "\n" for ln in seg)
+            verdicts.append(verdict)
         elif index == len(reported) and ended_badly:
             verdicts.append(_aborted_block(block, tail, run, problem))
+            verdicts[-1].output = "".join(ln + "\n" for ln in segment)
         elif ended_badly:
             verdicts.append(
                 Verdict(False, f"not run: the test binary aborted in block '{blocks[len(reported)].name}'", block.line)

@@ -108,8 +108,9 @@ def run_bounded(
     """Run argv to its end (or its timeout), then kill whatever is left of its process group.
 
     ``die_with_parent`` asks the kernel to kill the child if this process dies
-    (used for compiles, so a killed xdist worker leaves no compiler running);
-    it costs a full fork instead of vfork, about 3 ms, so test runs go without.
+    (a killed xdist worker, pytest-timeout's ``os._exit``): it costs a full fork
+    instead of vfork, about 1 ms per process, which is worth a hung binary
+    that cannot outlive its session.
     """
     start = time.monotonic()
     try:
@@ -126,6 +127,20 @@ def run_bounded(
         )
     except OSError as exc:
         return Completed(None, None, False, b"", 0, 0.0, launch_error=f"{exc.strerror or exc} ({argv[0]})")
+    try:
+        return _collect(proc, start, timeout, limit)
+    except BaseException:
+        # A foreign exception (pytest-timeout, Ctrl-C, SystemExit) unwinds through us:
+        # nothing we started may outlive it.
+        _kill_group(proc.pid)
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+        raise
+
+
+def _collect(proc: subprocess.Popen[bytes], start: float, timeout: float, limit: int) -> Completed:
+    """Read the child's output until it exits (or the deadline), then kill its group."""
     assert proc.stdout is not None
     buf = BoundedBuffer(limit)
     deadline = start + timeout
@@ -135,40 +150,42 @@ def run_bounded(
     fd = proc.stdout.fileno()
     os.set_blocking(fd, False)
     pidfd = _pidfd(proc.pid)
-    with selectors.DefaultSelector() as sel:
-        sel.register(fd, selectors.EVENT_READ, "out")
+    try:
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ, "out")
+            if pidfd is not None:
+                sel.register(pidfd, selectors.EVENT_READ, "exit")
+            while True:
+                now = time.monotonic()
+                if exited_at is None and pidfd is None and _has_exited(proc.pid):
+                    exited_at = now
+                if exited_at is not None and (eof or now - exited_at > EXIT_GRACE_SECONDS):
+                    break  # done, or a child that outlived the binary still holds the pipe
+                if now >= deadline:
+                    timed_out = exited_at is None
+                    break
+                wait = deadline - now
+                if pidfd is None:
+                    wait = min(wait, 0.001 if eof else 0.05)
+                elif exited_at is not None:
+                    wait = min(wait, EXIT_GRACE_SECONDS - (now - exited_at))
+                for key, _ in sel.select(max(wait, 0.0)):
+                    if key.data == "exit":
+                        exited_at = time.monotonic()
+                        sel.unregister(key.fd)
+                        continue
+                    try:
+                        chunk = os.read(fd, 1 << 16)
+                    except BlockingIOError:
+                        continue
+                    if chunk:
+                        buf.add(chunk)
+                    else:
+                        eof = True
+                        sel.unregister(fd)
+    finally:
         if pidfd is not None:
-            sel.register(pidfd, selectors.EVENT_READ, "exit")
-        while True:
-            now = time.monotonic()
-            if exited_at is None and pidfd is None and _has_exited(proc.pid):
-                exited_at = now
-            if exited_at is not None and (eof or now - exited_at > EXIT_GRACE_SECONDS):
-                break  # done, or a child that outlived the binary still holds the pipe
-            if now >= deadline:
-                timed_out = exited_at is None
-                break
-            wait = deadline - now
-            if pidfd is None:
-                wait = min(wait, 0.001 if eof else 0.05)
-            elif exited_at is not None:
-                wait = min(wait, EXIT_GRACE_SECONDS - (now - exited_at))
-            for key, _ in sel.select(max(wait, 0.0)):
-                if key.data == "exit":
-                    exited_at = time.monotonic()
-                    sel.unregister(key.fd)
-                    continue
-                try:
-                    chunk = os.read(fd, 1 << 16)
-                except BlockingIOError:
-                    continue
-                if chunk:
-                    buf.add(chunk)
-                else:
-                    eof = True
-                    sel.unregister(fd)
-    if pidfd is not None:
-        os.close(pidfd)
+            os.close(pidfd)
     _kill_group(proc.pid)
     returncode = proc.wait()
     proc.stdout.close()

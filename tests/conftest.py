@@ -7,6 +7,8 @@ import shlex
 import shutil
 import sys
 import textwrap
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,28 @@ def real_wyn() -> str | None:
         if b"wyn_standin" not in head and b"pytest-wyn stand-in" not in head:
             return found
     return None
+
+
+def processes_with(marker: str) -> list[int]:
+    """PIDs whose command line contains marker (the process table, from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def wait_until(predicate: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """Poll for an event instead of sleeping a fixed time; False if it never came."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()

@@ -15,25 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import WynProject
+from conftest import WynProject, processes_with
 
 HELLO = '// EXPECT: hello\nprintln("hello")\n'
 PASSING = "fn main() -> int {\n    return 0\n}\n"
-
-
-def processes_with(marker: str) -> list[int]:
-    """PIDs whose command line contains marker (the process table, from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if marker in cmdline:
-            found.append(int(entry.name))
-    return found
 
 
 # ---------------------------------------------------------------- hostile files and trees
