@@ -1,4 +1,4 @@
-"""Parallel by default, through xdist's own options, and a useful file order.
+"""Parallel by default, through xdist's own options.
 
 The defaults are set on ``config.option`` before xdist reads them, so every
 usual escape (``-n 0``, ``-p no:xdist``, ``--pdb``, ``--collect-only``, worker
@@ -17,6 +17,7 @@ import pytest
 from .settings import DEFAULT_WORKERS, is_enabled
 
 DEFAULTED = pytest.StashKey[int]()
+OWN_SCHEDULER = pytest.StashKey[bool]()
 RECORD_KEY = "wyn/files"
 
 
@@ -30,12 +31,10 @@ def choose_workers(config: pytest.Config, workers_setting: str, misses: Callable
     if not is_enabled(config) or not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput"):
         return
     opt = config.option
-    if opt.dist == "no" and not getattr(opt, "distload", False):
-        opt.dist = "loadfile"  # all items of a file on one worker: one compile, one run
-        opt.loadscopereorder = False  # keep our order: slow cache misses first
+    if opt.dist != "no" or getattr(opt, "distload", False):
+        return  # the user chose a distribution: theirs, unchanged, and no default workers
+    config.stash[OWN_SCHEDULER] = True  # see schedule.WynScheduling: Wyn files whole, the rest as --dist load
     if opt.numprocesses is not None or getattr(opt, "tx", None) or opt.usepdb or opt.collectonly:
-        return
-    if opt.dist not in ("loadfile", "loadscope"):
         return
     wanted = _parse_workers(workers_setting)
     named = _named_wyn_files(config.args, config.invocation_params.dir)
@@ -124,26 +123,3 @@ def file_priorities(record: dict[str, list[float]], root: Path) -> dict[str, lis
         changed = st.st_mtime_ns != mtime_ns or st.st_size != size
         out[nodeid] = [seconds, 1.0 if changed else 0.0]
     return out
-
-
-def order_items(items: list[pytest.Item], priorities: dict[str, list[float]], file_of: dict[int, str]) -> None:
-    """Likely cache misses first, longest recorded compile first; files stay whole."""
-    if not file_of:
-        return
-    known = [p[0] for p in priorities.values()]
-    unknown_cost = max(known) if known else 1.0
-    groups: dict[str, list[pytest.Item]] = {}
-    others: list[pytest.Item] = []
-    for item in items:
-        key = file_of.get(id(item))
-        if key is None:
-            others.append(item)
-        else:
-            groups.setdefault(key, []).append(item)
-
-    def rank(key: str) -> tuple[float, float]:
-        seconds, miss = priorities.get(key, [unknown_cost, 1.0])
-        return (-miss, -seconds)
-
-    ordered = sorted(groups, key=rank)
-    items[:] = others + [item for key in ordered for item in groups[key]]

@@ -17,7 +17,7 @@ from . import parallel, settings
 from .build import BuildStats
 from .cache import CacheDirError, Store
 from .forecast import forecast_misses
-from .items import WynFile, WynItem
+from .items import WynFile
 from .session import SESSION_KEY, WynSession, get_session
 from .toolchain import CompileCommand, Toolchain, ToolchainError, load_toolchain
 
@@ -97,7 +97,6 @@ def _configure_worker(session: WynSession, data: dict[str, Any]) -> None:
     session.command = CompileCommand.parse(
         session.settings.compile_command, list(session.settings.compile_args), session.settings.compile_output
     )
-    session.order = data["order"]
     session.cache_problem = data["cache_problem"]
     if data["store"]:
         session.store = Store(Path(data["store"]))
@@ -114,7 +113,6 @@ def pytest_configure_node(node: Any) -> None:
         return
     node.workerinput["wyn"] = {
         "toolchain": session.toolchain.to_json(),
-        "order": session.order,
         "store": str(session.store.root) if session.store_ok and session.store else "",
         "cache_problem": session.cache_problem,
     }
@@ -139,12 +137,16 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> WynFile | 
     return WynFile.from_parent(parent, path=file_path)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if SESSION_KEY not in config.stash:
-        return
-    # A Wyn file's nodeid is its path from the rootdir, the key the record uses.
-    file_of = {id(item): item.parent.nodeid for item in items if isinstance(item, WynItem)}
-    parallel.order_items(items, get_session(config).order, file_of)
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Our scheduler only where we chose the distribution; collection order is never changed."""
+    if SESSION_KEY not in config.stash or not config.stash.get(parallel.OWN_SCHEDULER, False):
+        return None
+    if config.getvalue("dist") != "load":
+        return None
+    from .schedule import WynScheduling  # imports xdist: only on a controller that has it
+
+    return WynScheduling(config, log, get_session(config).order)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:

@@ -115,25 +115,31 @@ def test_summary_is_printed_once_and_combines_workers(wyn: WynProject) -> None:
     assert result.stdout.str().count("compiled 0 file(s) in 0.0 s, 4 from the cache") == 1
 
 
-def test_likely_cache_misses_and_slow_compiles_go_first(wyn: WynProject) -> None:
+def test_workers_take_likely_misses_and_slow_compiles_first_serial_runs_keep_collection_order(
+    wyn: WynProject,
+) -> None:
     for name in ("a", "b", "c", "d"):
         wyn.write(f"test_{name}.wyn", HELLO)
     wyn.run("-v").assert_outcomes(passed=4)
     wyn.write("test_c.wyn", HELLO + "\n")  # changed since the last session: probably a miss
     wyn.write("test_e.wyn", HELLO)  # new: certainly a miss
-    result = wyn.run("-v")
-    order = re.findall(r"^(test_\w)\.wyn::", result.stdout.str(), re.MULTILINE)
-    assert set(order[:2]) == {"test_c", "test_e"}, order
-    assert set(order[2:]) == {"test_a", "test_b", "test_d"}
+    result = wyn.run_subprocess("-n", "1", "-v")
+    order = re.findall(r"PASSED (test_\w)\.wyn::", result.stdout.str())
+    assert order[:2] == ["test_c", "test_e"], order
+    assert order[2:] == ["test_a", "test_b", "test_d"]
     # Among likely hits, the longest recorded compile goes first.
     record_file = wyn.path / ".pytest_cache" / "v" / "wyn" / "files"
     record = json.loads(record_file.read_text())
     for name, seconds in (("a", 0.1), ("b", 9.0), ("c", 3.0), ("d", 0.2), ("e", 5.0)):
         record[f"test_{name}.wyn"][0] = seconds
     record_file.write_text(json.dumps(record))
+    result = wyn.run_subprocess("-n", "1", "-v")
+    order = re.findall(r"PASSED (test_\w)\.wyn::", result.stdout.str())
+    assert order == ["test_b", "test_e", "test_c", "test_d", "test_a"]
+    # One process: the order pytest collected, whatever the record says.
     result = wyn.run("-v")
     order = re.findall(r"^(test_\w)\.wyn::", result.stdout.str(), re.MULTILINE)
-    assert order == ["test_b", "test_e", "test_c", "test_d", "test_a"]
+    assert order == ["test_a", "test_b", "test_c", "test_d", "test_e"]
 
 
 def test_failed_first_still_wins(wyn: WynProject) -> None:

@@ -7,9 +7,12 @@ with the stand-in toolchain, and checks what its users rely on.
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from conftest import WynProject, processes_with, wait_until
+
+PASSING_PROGRAM = "fn main() -> int {\n    return 0\n}\n"
 
 # A program test that fails the first time and passes after: it leaves a marker file.
 FLAKY = (
@@ -99,3 +102,70 @@ def test_a_cold_compile_interrupted_by_pytest_timeout_is_not_restarted_per_block
     assert len(wyn.compiles()) == 1  # the one compile was started once, killed, and not started again
     assert not list(wyn.path.glob("*.wyn.c"))
     result.stdout.fnmatch_lines(["*not run: this file's test binary was interrupted while a ran*"])
+
+
+def _ran(out: str) -> list[str]:
+    return re.findall(r"^(\S+\.wyn::\S+) (?:PASSED|FAILED)", out, re.MULTILINE)
+
+
+def test_pytest_split_groups_in_one_checkout_cover_every_test_once(wyn: WynProject) -> None:
+    for f in range(5):
+        blocks = "".join(f'test "t{b}" {{\n    assert(true)\n}}\n' for b in range(5))
+        wyn.write(f"test_{f}.wyn", blocks)
+    wyn.write("test_0.wyn", (wyn.path / "test_0.wyn").read_text() + "\n")  # a changed file, as in real use
+    seen: list[str] = []
+    for group in (1, 2, 3):
+        result = wyn.run("--splits", "3", "--group", str(group), "-v")
+        seen += _ran(result.stdout.str())
+    assert len(seen) == 25
+    assert len(set(seen)) == 25
+
+
+def test_stepwise_resumes_at_the_failing_test(wyn: WynProject) -> None:
+    wyn.write("test_a.wyn", PASSING_PROGRAM)
+    wyn.write("test_b.wyn", '// EXPECT: good\nprintln("bad")\n')
+    wyn.write("test_c.wyn", PASSING_PROGRAM)
+    first = wyn.run("--sw", "-v")
+    assert _ran(first.stdout.str()) == ["test_a.wyn::test_a", "test_b.wyn::test_b"]
+    wyn.write("test_b.wyn", '// EXPECT: good\nprintln("good")\n')
+    second = wyn.run("--sw", "-v")
+    assert _ran(second.stdout.str()) == ["test_b.wyn::test_b", "test_c.wyn::test_c"]
+    second.assert_outcomes(passed=2, deselected=1)
+
+
+def test_python_tests_of_a_mixed_suite_spread_over_workers_as_with_dist_load(wyn: WynProject) -> None:
+    wyn.write("test_blocks.wyn", "".join(f'test "b{n}" {{\n    assert(true)\n}}\n' for n in range(4)))
+    wyn.write("test_py.py", "import time\n\n" + "".join(f"def test_{n}():\n    time.sleep(0.3)\n\n" for n in range(8)))
+    result = wyn.run_subprocess("-n", "2", "-v")
+    result.assert_outcomes(passed=12)
+    out = result.stdout.str()
+    py_workers = set(re.findall(r"\[(gw\d)\] .*PASSED test_py\.py", out))
+    wyn_workers = set(re.findall(r"\[(gw\d)\] .*PASSED test_blocks\.wyn", out))
+    assert py_workers == {"gw0", "gw1"}, out
+    assert len(wyn_workers) == 1, out  # a Wyn file stays whole: one compile, one run
+    assert "scheduling tests via WynScheduling" in wyn.run_subprocess("-n", "2", "-v", "-v").stdout.str()
+
+
+def test_users_dist_choice_is_kept(wyn: WynProject) -> None:
+    wyn.write("test_a.wyn", PASSING_PROGRAM)
+    result = wyn.run_subprocess("-n", "2", "--dist", "loadfile", "-v", "-v")
+    result.assert_outcomes(passed=1)
+    assert "scheduling tests via LoadFileScheduling" in result.stdout.str()
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_a_binary_that_kills_its_worker_is_reported_once_and_the_run_goes_on(wyn: WynProject, warm: bool) -> None:
+    wyn.write(
+        "test_killer.wyn",
+        'test "k1" {\n    __c("kill(getppid(), SIGKILL);")\n}\n'
+        'test "k2" {\n    assert(true)\n}\ntest "k3" {\n    assert(true)\n}\n',
+    )
+    for n in range(4):
+        wyn.write(f"test_ok{n}.wyn", PASSING_PROGRAM)
+    if warm:  # every binary cached first (serially, in a subprocess the killer may kill)
+        wyn.run_subprocess("-n0", timeout=120)
+    result = wyn.run_subprocess("-n", "3", timeout=120)
+    result.assert_outcomes(passed=4, failed=3)
+    out = result.stdout.str()
+    assert out.count("crashed while running 'test_killer.wyn::k1'") >= 1
+    result.stdout.fnmatch_lines(["*not run: worker * crashed while running 'test_killer.wyn::k1'*"])
