@@ -80,10 +80,14 @@ class WynFile(pytest.File):
                 "it runs as one program test",
             )
         if spec.is_block_file:
-            if spec.expects:
-                self._warn(spec.expects[0].line, "EXPECT lines are ignored in a file of test blocks")
+            names = set()
             for name, block, index in item_names(spec.blocks):
+                names.add(name)
                 yield WynBlockItem.from_parent(self, name=name, block=block, index=index)
+            if spec.expects:
+                # Wyn's own runner judges a block file's EXPECT lines too: one more item.
+                name = "EXPECT" if "EXPECT" not in names else "EXPECT (file)"
+                yield WynExpectItem.from_parent(self, name=name, index=len(spec.blocks))
         else:
             yield WynProgramItem.from_parent(
                 self, name=self.path.name[:-4] if self.path.name.endswith(".wyn") else self.path.name
@@ -111,7 +115,7 @@ class WynFile(pytest.File):
         return self._outcome
 
     def _compute(self, item: WynItem) -> FileOutcome:
-        count = len(self.spec.blocks) if self.spec.is_block_file else 1
+        count = self.spec.item_count
         try:
             return self._execute()
         except Exception as exc:  # a bug of ours: one readable failure per item, not a traceback
@@ -147,7 +151,7 @@ class WynFile(pytest.File):
             # Warnings only: a failed build's diagnostics are in the failure report itself,
             # and the progress lines (with a temporary output path) say nothing.
             outcome.sections.append(("wyn compile", formats.without_progress(build.diagnostics)))
-        count = len(spec.blocks) if spec.is_block_file else 1
+        count = spec.item_count
         if spec.expect_errors:
             outcome.verdicts = [judge.judge_expect_error(spec, build)]
             return outcome
@@ -166,6 +170,9 @@ class WynFile(pytest.File):
         if spec.is_block_file:
             outcome.verdicts = judge.judge_blocks(spec, run, timeout, "\n".join(self.lines))
             outcome.outputs = [v.output for v in outcome.verdicts]
+            if spec.expects:
+                outcome.verdicts.append(judge.judge_expect_lines(spec, run, timeout))
+                outcome.outputs.append(_run_text(run))
         else:
             outcome.verdicts = [judge.judge_program(spec, run, timeout)]
             outcome.outputs = [_run_text(run)]
@@ -320,11 +327,7 @@ class WynBlockItem(WynItem):
 
     def _directives(self) -> Iterable[Directive]:
         """File-level directives, and those written inside this block."""
-        spec = self.parent.spec
-        for d in spec.directives:
-            owner = spec.block_at(d.line)
-            if owner is None or owner is self.block:
-                yield d
+        return self.parent.spec.directives_for(self.index)
 
     def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
         return self.path, self.line - 1, f"test {self.block.name!r}"
@@ -332,6 +335,22 @@ class WynBlockItem(WynItem):
     def _own_excerpt(self, verdict: judge.Verdict) -> list[str]:
         mark = verdict.line if verdict.line != self.block.line else None
         return source_excerpt(self.parent.lines, self.block.line, self.block.end_line, mark)
+
+
+class WynExpectItem(WynItem):
+    """The EXPECT lines of a file of test blocks: its first output lines, as Wyn's runner checks them."""
+
+    def __init__(self, *, index: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.index = index
+        self.line = self.parent.spec.expects[0].line
+        self.apply_markers()
+
+    def _directives(self) -> Iterable[Directive]:
+        return self.parent.spec.directives_for(None)
+
+    def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
+        return self.path, self.line - 1, "EXPECT lines"
 
 
 class WynInvalidFile(WynItem):

@@ -107,6 +107,24 @@ def judge_program(spec: Spec, run: Completed, timeout: float) -> Verdict:
     return PASS
 
 
+def judge_expect_lines(spec: Spec, run: Completed, timeout: float) -> Verdict:
+    """A block file's EXPECT lines, as Wyn's own runner reads them: the first output lines, blocks or not."""
+    lines = output_lines(run)
+    problem = run_failure(run, timeout)
+    if problem and (run.launch_error or run.timed_out or run.signal is not None):
+        return Verdict(False, problem, spec.expects[0].line, details=_output_tail(lines, run))
+    wanted = [(d.line, d.value) for d in spec.expects]
+    bad, table = expect_comparison(wanted, lines)
+    if bad < 0:
+        return Verdict(True)
+    return Verdict(
+        False,
+        f"output line {bad + 1} differs from EXPECT at line {wanted[bad][0]}",
+        wanted[bad][0],
+        details=table + cut_note(run),
+    )
+
+
 def _exit_mismatch(spec: Spec, run: Completed, lines: list[str]) -> Verdict:
     d = spec.first("EXPECT_EXIT")
     want = int(d.value) if d else 0

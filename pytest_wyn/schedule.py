@@ -66,7 +66,8 @@ class WynScheduling(LoadScopeScheduling):  # type: ignore[misc]
         its worker would kill every replacement too.
         """
         workload: dict[str, dict[str, bool]] = self.assigned_work.pop(node)
-        crashitem: str | None = next((nid for unit in workload.values() for nid, done in unit.items() if not done), None)
+        pending = (nodeid for unit in workload.values() for nodeid, done in unit.items() if not done)
+        crashitem: str | None = next(pending, None)
         if crashitem is None:
             return None
         unit = workload[self._split_scope(crashitem)]

@@ -73,6 +73,7 @@ class Spec:
     blocks: list[Block] = field(default_factory=list)
     main_line: int | None = None
     unknown: list[UnknownDirective] = field(default_factory=list)
+    _by_block: dict[int, list[Directive]] | None = field(default=None, repr=False, compare=False)
 
     def values(self, key: str) -> list[Directive]:
         return [d for d in self.directives if d.key == key]
@@ -104,11 +105,32 @@ class Spec:
         """Blocks run only when there is no `fn main` and no compile error is expected."""
         return bool(self.blocks) and self.main_line is None and not self.expect_errors
 
+    @property
+    def item_count(self) -> int:
+        """How many items the file becomes: a block file's blocks (+1 for its EXPECT lines), else one."""
+        if self.is_block_file:
+            return len(self.blocks) + (1 if self.expects else 0)
+        return 1
+
     def block_at(self, line: int) -> Block | None:
-        for block in self.blocks:
-            if block.line <= line <= block.end_line:
-                return block
+        starts = [b.line for b in self.blocks]  # blocks are in source order and never nest
+        i = bisect.bisect_right(starts, line) - 1
+        if i >= 0 and line <= self.blocks[i].end_line:
+            return self.blocks[i]
         return None
+
+    def directives_for(self, block_index: int | None) -> list[Directive]:
+        """File-level directives, plus those inside the block at ``block_index``: one pass per file."""
+        if self._by_block is None:
+            by_block: dict[int, list[Directive]] = {}
+            starts = [b.line for b in self.blocks]
+            for d in self.directives:
+                i = bisect.bisect_right(starts, d.line) - 1
+                owner = i if i >= 0 and d.line <= self.blocks[i].end_line else -1
+                by_block.setdefault(owner, []).append(d)
+            self._by_block = by_block
+        own = self._by_block.get(block_index, []) if block_index is not None else []
+        return self._by_block.get(-1, []) + own
 
 
 def decode(data: bytes) -> str:

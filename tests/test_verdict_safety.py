@@ -204,3 +204,35 @@ def test_a_host_killed_compile_that_keeps_failing_is_not_replayed_from_the_cache
     # The machine is healthy again (same compiler, same wrapper, same key): the failure is not replayed.
     sick.unlink()
     wyn.run().assert_outcomes(passed=1)
+
+
+def test_expect_lines_in_a_block_file_are_checked_as_one_more_item(wyn: WynProject) -> None:
+    body = 'test "globals" {\n    assert_eq(1, 1)\n    println("%s")\n}\n\n// EXPECT: globals ok\n'
+    wyn.write("test_mixed.wyn", body % "globals ok")
+    result = wyn.run("-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_mixed.wyn::globals PASSED*", "*test_mixed.wyn::EXPECT PASSED*"])
+    items, _ = wyn.pytester.inline_genitems("-n0")
+    assert [(i.name, i.location[1] + 1) for i in items] == [("globals", 1), ("EXPECT", 6)]
+    wyn.write("test_mixed.wyn", body % "globals changed")
+    result = wyn.run()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*expected: 'globals ok'",
+            "*got:      'globals changed'",
+            "test_mixed.wyn:6: output line 1 differs from EXPECT at line 6",
+        ]
+    )
+    assert "ignored" not in result.stdout.str()
+
+
+def test_directives_inside_blocks_belong_to_their_block() -> None:
+    spec = parse(
+        "// MARK: everywhere\n"
+        + "".join(f'test "b{n}" {{\n    // MARK: m{n}\n}}\n' for n in range(300))
+        + "// SKIP: at the end\n"
+    )
+    assert [d.value for d in spec.directives_for(None)] == ["everywhere", "at the end"]
+    assert [d.value for d in spec.directives_for(123)] == ["everywhere", "at the end", "m123"]
+    assert spec.block_at(2) == spec.blocks[0] and spec.block_at(1) is None
