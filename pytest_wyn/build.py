@@ -21,6 +21,7 @@ from filelock import FileLock
 from .cache import CorruptEntry, Entry, EntryMeta, KeyInputs, Store, compute_key, copy_verified, make_private_dir
 from .formats import has_diagnostic, host_failure, strip_ansi
 from .process import Completed, child_env, run_bounded
+from .spec import SpecError, read_source
 from .toolchain import CompileCommand, Toolchain
 
 
@@ -118,7 +119,9 @@ class Builder:
 
     def _build(self, source: Path, arg: str) -> BuildResult:
         try:
-            data = source.read_bytes()
+            data = read_source(source)
+        except SpecError as exc:
+            return BuildResult(False, problem=f"cannot compile it: {exc.message}")
         except OSError as exc:
             return BuildResult(False, problem=f"cannot read the file to compile it: {exc.strerror or exc}")
         if self.store is None:
@@ -208,8 +211,8 @@ class Builder:
     def _unchanged(self, source: Path, arg: str, key: str) -> bool:
         """The inputs still hash to key: nothing was edited while we compiled."""
         try:
-            return compute_key(self.key_inputs, arg, source.read_bytes()) == key
-        except OSError:
+            return compute_key(self.key_inputs, arg, read_source(source)) == key
+        except (OSError, SpecError):
             return False
 
     def _compile_uncached(self, source: Path, arg: str) -> BuildResult:

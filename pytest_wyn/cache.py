@@ -23,6 +23,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from .deps import module_deps
+from .spec import SpecError, read_source
 from .toolchain import CompileCommand, Toolchain, c_compiler_choice
 
 FORMAT_VERSION = "pytest-wyn-cache-1"
@@ -64,8 +65,8 @@ def compute_key(inputs: KeyInputs, source: str, source_bytes: bytes) -> str:
     ]
     toml = inputs.cwd / "wyn.toml"
     try:
-        lines.append(f"wyn.toml {_digest_bytes(toml.read_bytes())}")
-    except OSError:
+        lines.append(f"wyn.toml {_digest_bytes(read_source(toml))}")
+    except (OSError, SpecError):
         lines.append("wyn.toml absent")
     text = source_bytes.decode("utf-8", errors="replace")
     for dep in module_deps(text, source, inputs.cwd):
@@ -74,8 +75,8 @@ def compute_key(inputs: KeyInputs, source: str, source_bytes: bytes) -> str:
             continue
         full = dep.path if os.path.isabs(dep.path) else os.path.join(inputs.cwd, dep.path)
         try:
-            data = Path(full).read_bytes()
-        except OSError:
+            data = read_source(full)
+        except (OSError, SpecError):
             lines.append(f"module {dep.name} {dep.path!r} unreadable")
             continue
         lines.append(f"module {dep.name} {dep.path!r} {_digest_bytes(data)}")

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .spec import SpecError, read_source
+
 _COMMENTS = re.compile(r"//[^\n]*|/\*.*?(?:\*/|\Z)", re.DOTALL)
 _IMPORT = re.compile(r"import [ \t]*(?:\{[^\n]*? from [ \t]*)?(root::|self::)?([A-Za-z0-9_.]+)")
 _EXTENSIONS = (".wyn", ".\U0001f409")
@@ -89,7 +91,7 @@ def module_deps(text: str, source: str, cwd: Path) -> list[ModuleDep]:
             if path is not None:
                 full = path if os.path.isabs(path) else os.path.join(cwd, path)
                 try:
-                    queue.append((name, Path(full).read_text(encoding="utf-8", errors="replace")))
-                except OSError:
+                    queue.append((name, read_source(full).decode("utf-8", errors="replace")))
+                except (OSError, SpecError):
                     pass
     return list(seen.values())

@@ -12,6 +12,7 @@ import pytest
 
 from . import parallel, settings
 from .cache import KeyInputs, Store, compute_key
+from .spec import SpecError, read_source
 from .toolchain import CompileCommand, Toolchain, ToolchainError, load_toolchain
 
 
@@ -38,7 +39,9 @@ def forecast_misses(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]
         except ValueError:
             arg = str(path.resolve())
         try:
-            key = compute_key(builder_inputs, arg, path.read_bytes())
+            key = compute_key(builder_inputs, arg, read_source(path))
+        except SpecError:
+            continue  # becomes an erroring item, never a compile
         except OSError:
             misses += 1
             continue

@@ -22,7 +22,7 @@ from .names import item_names
 from .process import Completed, child_env, run_bounded
 from .report import source_excerpt
 from .session import WynSession, get_session
-from .spec import Block, Directive, Spec, SpecError, decode, parse
+from .spec import Block, Directive, Spec, SpecError, decode, parse, read_source
 
 
 class WynWarning(pytest.PytestWarning):
@@ -60,7 +60,7 @@ class WynFile(pytest.File):
         self.lines = []
         name = self.path.name[:-4] if self.path.name.endswith(".wyn") else self.path.name
         try:
-            text = decode(self.path.read_bytes())
+            text = decode(read_source(self.path))
             self.spec = parse(text)
         except SpecError as exc:
             # One erroring item, not a collection error: pytest would stop the whole session for that.

@@ -103,7 +103,7 @@ def discover(roots: list[Path], patterns: tuple[str, ...], norecurse: list[str],
             for name in filenames:
                 if name.endswith(".wyn") and any(fnmatch.fnmatch(name, pat) for pat in patterns):
                     path = here / name
-                    if path.resolve() not in skip:
+                    if path.is_file() and path.resolve() not in skip:  # as pytest: regular files only
                         yield path
 
 

@@ -1,6 +1,6 @@
 """Read a `.wyn` test file: its directives and its `test "name"` blocks.
 
-Pure text, no pytest, no compiling. Collection calls this for every file in
+Pure text, no pytest, no compiling; the only I/O is ``read_source``. Collection calls this for every file in
 every xdist worker and on every IDE refresh, so it is one pass of compiled
 regular expressions, never a character loop in Python.
 """
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -131,6 +133,51 @@ class Spec:
             self._by_block = by_block
         own = self._by_block.get(block_index, []) if block_index is not None else []
         return self._by_block.get(-1, []) + own
+
+
+MAX_SOURCE_BYTES = 16 << 20  # larger than any test file; guards against /dev/zero and the like
+
+
+def read_source(path: os.PathLike[str] | str, limit: int = MAX_SOURCE_BYTES) -> bytes:
+    """A source file's bytes, read without blocking and without bound-less reads.
+
+    Only regular files (a symlink to one is fine): a FIFO named ``test_x.wyn``
+    would block forever, ``/dev/zero`` would never end. Raises SpecError for
+    those, OSError when the file cannot be read.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SpecError(f"not a regular file ({_file_kind(st.st_mode)}); only regular files are read", 1)
+        if st.st_size > limit:
+            raise SpecError(f"the file has {st.st_size} bytes, over the limit of {limit} bytes for a test file", 1)
+        chunks = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise SpecError(f"the file grew over the limit of {limit} bytes for a test file while being read", 1)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a directory"),
+    ):
+        if test(mode):
+            return kind
+    return "not a regular file"
 
 
 def decode(data: bytes) -> str:

@@ -15,7 +15,7 @@ from conftest import WynProject
 
 from pytest_wyn.judge import judge_blocks
 from pytest_wyn.process import Completed
-from pytest_wyn.spec import parse
+from pytest_wyn.spec import SpecError, parse, read_source
 
 OK, BAD = "  \x1b[32m\u2713\x1b[0m ", "  \x1b[31m\u2717\x1b[0m "
 
@@ -236,3 +236,34 @@ def test_directives_inside_blocks_belong_to_their_block() -> None:
     assert [d.value for d in spec.directives_for(None)] == ["everywhere", "at the end"]
     assert [d.value for d in spec.directives_for(123)] == ["everywhere", "at the end", "m123"]
     assert spec.block_at(2) == spec.blocks[0] and spec.block_at(1) is None
+
+
+def test_fifos_and_devices_named_like_tests_never_block_or_exhaust_memory(wyn: WynProject) -> None:
+    os.mkfifo(wyn.path / "test_fifo.wyn")
+    (wyn.path / "test_zero.wyn").symlink_to("/dev/zero")
+    wyn.write("test_ok.wyn", "fn main() -> int {\n    return 0\n}\n")
+    for args in ((), ("-n", "0"), ("-n", "2")):
+        # Found in a directory: pytest itself collects regular files only; the forecast must not read them either.
+        result = wyn.run_subprocess(*args, timeout=120)
+        result.assert_outcomes(passed=1)
+        # Named on the command line: pytest's own "not found", at once (xdist's workers say it to no one).
+        result = wyn.run_subprocess(*args, "test_fifo.wyn", "test_zero.wyn", timeout=120)
+        if args == ("-n", "2"):
+            assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+        else:
+            assert result.ret == pytest.ExitCode.USAGE_ERROR
+            result.stderr.fnmatch_lines(["ERROR: not found: */test_fifo.wyn", "ERROR: not found: */test_zero.wyn"])
+        assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_reading_a_source_is_bounded_and_never_blocks(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo.wyn")
+    with pytest.raises(SpecError, match=r"not a regular file \(a FIFO\)"):
+        read_source(tmp_path / "fifo.wyn")
+    with pytest.raises(SpecError, match=r"not a regular file \(a character device\)"):
+        read_source("/dev/zero")
+    big = tmp_path / "big.wyn"
+    big.write_bytes(b"x" * 101)
+    with pytest.raises(SpecError, match="101 bytes, over the limit of 100"):
+        read_source(big, limit=100)
+    assert read_source(big, limit=101) == b"x" * 101
