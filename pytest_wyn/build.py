@@ -11,14 +11,26 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import platformdirs
 from filelock import FileLock
 
-from .cache import CorruptEntry, Entry, EntryMeta, KeyInputs, Store, compute_key, copy_verified, make_private_dir
+from .cache import (
+    CacheDirError,
+    CorruptEntry,
+    Entry,
+    EntryMeta,
+    KeyInputs,
+    Store,
+    compute_key,
+    copy_verified,
+    secure_dir,
+)
 from .formats import has_diagnostic, host_failure, strip_ansi
 from .process import Completed, child_env, run_bounded
 from .spec import SpecError, read_source
@@ -74,6 +86,7 @@ class Builder:
         retries: int,
         output_limit: int,
         compile_jobs: int = 0,
+        lock_dir: Path | None = None,
     ) -> None:
         self.toolchain = toolchain
         self.command = command
@@ -84,9 +97,9 @@ class Builder:
         self.output_limit = output_limit
         self.compile_jobs = compile_jobs or (os.cpu_count() or 1)
         self.key_inputs = KeyInputs.current(toolchain, command, rootdir)
-        self.run_dir = Path(tempfile.mkdtemp(prefix="pytest-wyn-run-"))
-        self.lock_dir = _source_lock_dir()
-        self.cache_failed = False
+        self.run_dir = new_run_dir()
+        self.lock_dir = lock_dir
+        self.writable = True  # False after a write failed: reads go on
         self.stats = BuildStats()
         self.records: dict[str, list[float]] = {}  # file -> [compile s, mtime_ns, size], for scheduling
         self._counter = 0
@@ -132,6 +145,10 @@ class Builder:
             hit = self._serve(key, source, warnings)
             if hit is not None:
                 return hit
+            if not self.writable:
+                result = self._compile_uncached(source, arg)
+                result.warnings[:0] = warnings
+                return result
             with self.store.lock(key):
                 hit = self._serve(key, source, warnings)
                 if hit is not None:
@@ -145,10 +162,12 @@ class Builder:
         return result
 
     def _give_up_cache(self, exc: OSError) -> str:
-        """Stop using a cache that failed: one warning, then the rest of the run goes uncached."""
-        self.store = None
-        self.cache_failed = True
-        return f"the compile cache failed ({exc.strerror or exc}); this run goes on without it"
+        """Stop writing a cache that failed (full, read-only): one warning; its entries are still served."""
+        self.writable = False
+        return (
+            f"the compile cache cannot be written ({exc.strerror or exc}); "
+            "this run still uses the entries it has and compiles the rest without storing them"
+        )
 
     def _serve(self, key: str, source: Path, warnings: list[str]) -> BuildResult | None:
         assert self.store is not None
@@ -301,14 +320,56 @@ def _classify(done: Completed, output: Path, timeout: float) -> Attempt:
     return Attempt(done, output, "", False, True)
 
 
-def _source_lock_dir() -> Path | None:
-    path = Path(tempfile.gettempdir()) / f"pytest-wyn-{os.getuid()}" / "source-locks"
+RUN_DIR_PREFIX = "pytest-wyn-run-"
+
+
+def shared_lock_dir() -> tuple[Path | None, str]:
+    """Where build locks, compile slots and ``.wyn.c`` markers live, and why not if they cannot.
+
+    One place per user, whatever the cache directory or TMPDIR of a session, so
+    that every session of the user shares them; checked as the cache is.
+    """
+    path = Path(platformdirs.user_cache_dir("pytest-wyn")) / "locks"
     try:
-        make_private_dir(path.parent)
-        path.mkdir(exist_ok=True, mode=0o700)
-    except Exception:
-        return None
-    return path
+        return secure_dir(path), ""
+    except CacheDirError as exc:
+        return None, f"build locks disabled: {exc}"
+    except OSError as exc:
+        return None, f"build locks disabled: cannot create {path} ({exc.strerror or exc})"
+
+
+def new_run_dir() -> Path:
+    """This process's private directory for compiled and copied binaries (pid in its name, for sweeping)."""
+    return Path(tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{os.getpid()}-"))
+
+
+def sweep_run_dirs(max_age: float = 86400.0) -> int:
+    """Remove run directories left by processes that were killed; returns how many."""
+    removed = 0
+    for path in Path(tempfile.gettempdir()).glob(RUN_DIR_PREFIX + "*"):
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if st.st_uid != os.getuid() or not stat.S_ISDIR(st.st_mode):
+            continue
+        pid_text = path.name[len(RUN_DIR_PREFIX) :].split("-", 1)[0]
+        # A directory of an older layout has no pid in its name: by age only.
+        dead = not _alive(int(pid_text)) if pid_text.isdigit() else time.time() - st.st_mtime > max_age
+        if dead:
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _source_lock:

@@ -8,6 +8,7 @@ makes concurrent workers and sessions compile a key once and share it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -102,8 +103,43 @@ class Entry:
     binary: Path | None
 
 
+def check_path_components(path: Path) -> None:
+    """Every directory from / down to ``path``'s parent is safe, as ssh's StrictModes asks.
+
+    Each must belong to root or to us and be writable by no one else, except a
+    root-owned sticky directory such as /tmp (others cannot rename our entries
+    there). Otherwise another user could swap the cache under us.
+    """
+    uid = os.getuid()
+    for parent in reversed(path.parents):
+        st = parent.stat()
+        if st.st_uid not in (0, uid):
+            raise CacheDirError(f"{parent} (on the way to {path}) belongs to another user (uid {st.st_uid})")
+        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not (st.st_uid == 0 and st.st_mode & stat.S_ISVTX):
+            raise CacheDirError(
+                f"{parent} (on the way to {path}) can be written by others (mode {stat.S_IMODE(st.st_mode):o})"
+            )
+
+
+def secure_dir(path: Path) -> Path:
+    """Resolve ``path`` once, create it 0700 if needed, and check it and every directory above it.
+
+    Returns the resolved path, to be used from then on (workers get it as is),
+    so that a symlink swapped later cannot redirect us.
+    """
+    if path.is_symlink() and not path.exists():
+        raise CacheDirError(f"{path} is a symbolic link to {os.readlink(path)!r}, which does not exist")
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    resolved = Path(os.path.realpath(path))
+    check_path_components(resolved)
+    check_private_dir(resolved)
+    return resolved
+
+
 def check_private_dir(path: Path) -> None:
-    st = path.stat()
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise CacheDirError(f"{path} is a symbolic link; pytest-wyn runs binaries from it and follows none there")
     if st.st_uid != os.getuid():
         raise CacheDirError(f"{path} belongs to another user (uid {st.st_uid}); pytest-wyn runs binaries from it")
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
@@ -111,12 +147,6 @@ def check_private_dir(path: Path) -> None:
             f"{path} can be written by group or others (mode {stat.S_IMODE(st.st_mode):o}); "
             f"pytest-wyn runs binaries from it. Fix: chmod 700 {path}"
         )
-
-
-def make_private_dir(path: Path) -> None:
-    """Create ``path`` as 0700 (parents as needed) and refuse an unsafe one."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    check_private_dir(path)
 
 
 class Store:
@@ -130,9 +160,13 @@ class Store:
 
     def prepare(self) -> None:
         """Create the layout. Raises CacheDirError for an unsafe dir, OSError if unwritable."""
-        make_private_dir(self.root)
+        self.root = secure_dir(self.root)
+        self.entries = self.root / "entries"
+        self.staging = self.root / "staging"
+        self.locks = self.root / "locks"
         for sub in (self.entries, self.staging, self.locks):
             sub.mkdir(exist_ok=True, mode=0o700)
+            check_private_dir(sub)
         with tempfile.NamedTemporaryFile(dir=self.staging, prefix="probe-"):
             pass
 
@@ -151,10 +185,13 @@ class Store:
         """The entry for key if it is whole; a damaged one is removed (returns None)."""
         d = self.entry_dir(key)
         try:
-            raw = (d / "meta.json").read_text(encoding="utf-8")
+            raw = _read_own(d / "meta.json").decode("utf-8")
         except FileNotFoundError:
             return None
-        except OSError:
+        except UnsafeEntry as exc:
+            self.discard(key)
+            raise CorruptEntry(key, str(exc)) from None
+        except (OSError, UnicodeDecodeError):
             return None
         try:
             meta = EntryMeta(**json.loads(raw))
@@ -165,7 +202,8 @@ class Store:
         if meta.status == "ok":
             binary = d / "binary"
             try:
-                size = binary.stat().st_size
+                st = os.lstat(binary)
+                size = st.st_size if stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() else -1
             except OSError:
                 size = -1
             if size != meta.binary_size:
@@ -259,6 +297,40 @@ class Store:
         return removed
 
 
+class UnsafeEntry(OSError):
+    """Something in the cache is a symbolic link, or not ours: never followed, never run."""
+
+
+def _check_entry_dirs(path: Path) -> None:
+    """The entry's own directories (``entries/<k2>/<key>``) are real directories of ours."""
+    for d in (path.parent.parent, path.parent):
+        st = os.lstat(d)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            raise UnsafeEntry(f"{d.name} is not a directory of ours (a symbolic link?)")
+
+
+def open_own(path: Path) -> int:
+    """Open a file inside the cache without following a symbolic link, and only if it is ours."""
+    _check_entry_dirs(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafeEntry(f"{path.name} is a symbolic link") from None
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+        os.close(fd)
+        raise UnsafeEntry(f"{path.name} is not a regular file of ours")
+    return fd
+
+
+def _read_own(path: Path) -> bytes:
+    fd = open_own(path)
+    with os.fdopen(fd, "rb") as f:
+        return f.read(1 << 24)
+
+
 class CorruptEntry(Exception):
     def __init__(self, key: str, why: str) -> None:
         super().__init__(f"cache entry {key[:12]} was damaged ({why}); it was removed and will be rebuilt")
@@ -276,7 +348,7 @@ def sha256_file(path: Path) -> str:
 def copy_verified(src: Path, dest: Path, expected_sha256: str) -> bool:
     """Copy src to dest (executable), returning whether the copy has the expected hash."""
     h = hashlib.sha256()
-    with src.open("rb") as fin, open(dest, "wb") as fout:
+    with os.fdopen(open_own(src), "rb") as fin, open(dest, "wb") as fout:
         for chunk in iter(lambda: fin.read(1 << 20), b""):
             h.update(chunk)
             fout.write(chunk)

@@ -16,17 +16,13 @@ from typing import Any
 import pytest
 from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback, TerminalRepr
 
-from . import formats, judge
+from . import WynWarning, formats, judge
 from .build import BuildResult
 from .names import item_names
 from .process import Completed, child_env, run_bounded
 from .report import source_excerpt
 from .session import WynSession, get_session
 from .spec import Block, Directive, Spec, SpecError, decode, parse, read_source
-
-
-class WynWarning(pytest.PytestWarning):
-    """Something in a .wyn file that is probably not what its author meant."""
 
 
 class WynFailure(AssertionError):
@@ -222,7 +218,7 @@ class WynItem(pytest.Item):
             if build.warnings and not outcome.warned:
                 outcome.warned = True
                 for warning in build.warnings:
-                    self.warn(pytest.PytestWarning(warning))
+                    self.warn(WynWarning(warning))
         # A rerun reports afresh: drop what the previous attempt attached.
         self._report_sections = [r for r in self._report_sections if r[0] != "call"]
         for title, text in outcome.sections:

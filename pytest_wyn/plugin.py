@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from . import parallel, settings
-from .build import BuildStats
+from . import WynWarning, parallel, settings
+from .build import BuildStats, shared_lock_dir, sweep_run_dirs
 from .cache import CacheDirError, Store
 from .forecast import forecast_misses
 from .items import WynFile
@@ -66,6 +66,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except ToolchainError as exc:
         raise pytest.UsageError(f"pytest-wyn: {exc}") from None
     _open_store(session)
+    session.lock_dir, session.lock_problem = shared_lock_dir()
+    sweep_run_dirs()
     cache = getattr(config, "cache", None)
     if cache is not None:
         record = cache.get(parallel.RECORD_KEY, {})
@@ -98,6 +100,7 @@ def _configure_worker(session: WynSession, data: dict[str, Any]) -> None:
         session.settings.compile_command, list(session.settings.compile_args), session.settings.compile_output
     )
     session.cache_problem = data["cache_problem"]
+    session.lock_dir = Path(data["lock_dir"]) if data["lock_dir"] else None
     if data["store"]:
         session.store = Store(Path(data["store"]))
         session.store_ok = True
@@ -115,15 +118,19 @@ def pytest_configure_node(node: Any) -> None:
         "toolchain": session.toolchain.to_json(),
         "store": str(session.store.root) if session.store_ok and session.store else "",
         "cache_problem": session.cache_problem,
+        "lock_dir": str(session.lock_dir or ""),
     }
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if SESSION_KEY in config.stash and not hasattr(config, "workerinput"):
-        problem = get_session(config).cache_problem
-        if problem and "disabled" not in problem:
-            config.issue_config_time_warning(pytest.PytestWarning(f"pytest-wyn cache: {problem}"), stacklevel=2)
+        wyn = get_session(config)
+        if wyn.cache_problem and "disabled" not in wyn.cache_problem:
+            config.issue_config_time_warning(WynWarning(f"pytest-wyn cache: {wyn.cache_problem}"), stacklevel=2)
+        if wyn.lock_problem and wyn.toolchain is not None:
+            message = f"pytest-wyn: {wyn.lock_problem}; concurrent builds of one file may collide"
+            config.issue_config_time_warning(WynWarning(message), stacklevel=2)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> WynFile | None:

@@ -22,6 +22,8 @@ class WynSession:
     store: Store | None = None
     store_ok: bool = False
     cache_problem: str = ""
+    lock_dir: Path | None = None
+    lock_problem: str = ""
     order: dict[str, list[float]] = field(default_factory=dict)  # file nodeid -> scheduling priority
     _builder: Builder | None = None
 
@@ -38,6 +40,7 @@ class WynSession:
                 self.settings.compile_retries,
                 self.settings.max_output,
                 self.settings.compile_jobs,
+                self.lock_dir,
             )
         return self._builder
 
