@@ -12,12 +12,18 @@ import pytest
 
 from . import parallel, settings
 from .cache import KeyInputs, Store, compute_key
-from .spec import SpecError, read_source
+from .selection import Selection, skipped_whole
+from .spec import SpecError, decode, parse, read_source
 from .toolchain import CompileCommand, Toolchain, ToolchainError, load_toolchain
 
 
 def forecast_misses(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]) -> int | None:
-    """How many of the files this run will collect are not in the cache (None: cannot tell)."""
+    """How many distinct files this run will compile (None: cannot tell).
+
+    Counts a file only if the command line selects one of its items (``-k``,
+    ``-m``, ``--deselect``, ``--ignore``/``--ignore-glob``, ``collect_ignore``,
+    ``norecursedirs``), it is not skipped as a whole, and its key is not in the cache.
+    """
     try:
         opts = settings.read(config)
         toolchain = load_toolchain(opts.compiler_option, opts.compiler_ini, opts.compiler_env, config.rootpath)
@@ -26,25 +32,27 @@ def forecast_misses(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]
         return None  # pytest_configure reports it
     config.stash[preloaded] = toolchain  # pytest_configure reuses it
     roots = [Path(config.invocation_params.dir, arg.split("::", 1)[0]) for arg in config.args]
-    ignored = [Path(config.invocation_params.dir, p) for p in (config.getoption("ignore") or [])]
-    files = list(parallel.discover(roots, opts.files, config.getini("norecursedirs"), ignored))
-    if not opts.use_cache or opts.clear_cache:
-        return len(files)
+    files = {path.resolve(): path for path in parallel.discover(config, roots, opts.files)}
+    selection = Selection.from_config(config)
+    use_store = opts.use_cache and not opts.clear_cache
     store = Store(opts.cache_dir)
     builder_inputs = KeyInputs.current(toolchain, command, config.rootpath)
     misses = 0
-    for path in files:
+    for real in files:
         try:
-            arg = str(path.resolve().relative_to(config.rootpath))
+            arg = str(real.relative_to(config.rootpath))
         except ValueError:
-            arg = str(path.resolve())
+            arg = str(real)
         try:
-            key = compute_key(builder_inputs, arg, read_source(path))
+            data = read_source(real)
+            spec = parse(decode(data)) if (not selection.everything or b"SKIP" in data) else None
         except SpecError:
             continue  # becomes an erroring item, never a compile
         except OSError:
             misses += 1
             continue
-        if not store.has(key):
+        if spec is not None and (skipped_whole(spec) or not selection.selects_any(arg, spec)):
+            continue
+        if not use_store or not store.has(compute_key(builder_inputs, arg, data)):
             misses += 1
     return misses

@@ -6,6 +6,7 @@ the file reads its verdict from that one run (``WynFile.outcome``).
 
 from __future__ import annotations
 
+import math
 import os
 import traceback
 from collections.abc import Iterable
@@ -19,7 +20,7 @@ from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLoca
 from . import WynWarning, formats, judge
 from .build import BuildResult
 from .names import item_names
-from .process import Completed, child_env, run_bounded
+from .process import Completed, Limits, child_env, run_bounded
 from .report import source_excerpt
 from .session import WynSession, get_session
 from .spec import Block, Directive, Spec, SpecError, decode, parse, read_source
@@ -161,6 +162,7 @@ class WynFile(pytest.File):
             timeout=timeout,
             limit=session.settings.max_output,
             die_with_parent=True,
+            limits=Limits(cpu_seconds=math.ceil(2 * timeout), memory_bytes=session.settings.memory_limit),
         )
         outcome.run = run
         if spec.is_block_file:
@@ -208,7 +210,8 @@ class WynItem(pytest.Item):
         outcome = self.parent.outcome_for(self)
         build = outcome.build
         self.user_properties[:] = [p for p in self.user_properties if not str(p[0]).startswith("wyn_")]
-        if build is not None:
+        # JUnit's xunit2 schema has no <properties> in a <testcase> (pytest warns record_property users).
+        if build is not None and self.config.getini("junit_family") != "xunit2":
             builder = get_session(self.config).started_builder
             cache_on = builder is not None and builder.store is not None
             self.user_properties.append(("wyn_cache", "hit" if build.cached else ("miss" if cache_on else "off")))

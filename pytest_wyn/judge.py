@@ -7,6 +7,7 @@ line it is about and the lines that explain it.
 from __future__ import annotations
 
 import re
+import signal
 from dataclasses import dataclass, field
 
 from . import formats
@@ -36,12 +37,29 @@ def run_failure(run: Completed, timeout: float) -> str | None:
     if run.launch_error:
         return f"the test binary could not be started: {run.launch_error}"
     if run.timed_out:
-        return f"timed out after {timeout:g} s; the test binary and its children were killed"
+        return (
+            f"timed out after {timeout:g} s; the test binary and its children were killed "
+            "(raise the limit with // TIMEOUT: N in the file, or --wyn-timeout=S)"
+        )
+    limits = run.limits
+    if limits is not None and limits.cpu_seconds and run.signal in (signal.SIGXCPU, signal.SIGKILL):
+        return (
+            f"exceeded the CPU limit of {limits.cpu_seconds} s (twice the timeout) and was killed; "
+            "raise the timeout with // TIMEOUT: N or --wyn-timeout=S"
+        )
     if run.signal is not None:
-        return f"the test binary was killed by {run.signal_name}"
+        return f"the test binary was killed by {run.signal_name}{_memory_hint(run)}"
     if run.returncode == 139:
-        return "the test binary exited 139 (segmentation fault or stack overflow)"
+        return f"the test binary exited 139 (segmentation fault or stack overflow){_memory_hint(run)}"
     return None
+
+
+def _memory_hint(run: Completed) -> str:
+    """A crash under a memory limit may be the limit: say so, with the setting's name."""
+    if run.limits is None or not run.limits.memory_bytes:
+        return ""
+    mib = run.limits.memory_bytes / (1 << 20)
+    return f"; it may have exceeded the memory limit of {mib:g} MiB (wyn_memory_limit)"
 
 
 def output_lines(run: Completed) -> list[str]:

@@ -85,9 +85,13 @@ def _named_wyn_files(args: list[str], cwd: Path) -> int | None:
     return len(files) if files else None
 
 
-def discover(roots: list[Path], patterns: tuple[str, ...], norecurse: list[str], ignored: list[Path]) -> Iterator[Path]:
-    """The .wyn test files under roots, roughly as pytest will collect them (for forecasts only)."""
-    skip = {p.resolve() for p in ignored}
+def discover(config: pytest.Config, roots: list[Path], patterns: tuple[str, ...]) -> Iterator[Path]:
+    """The .wyn test files under roots, as pytest will collect them (for forecasts only).
+
+    Directories and files are offered to pytest's own ``pytest_ignore_collect``
+    (``--ignore``, ``--ignore-glob``, ``collect_ignore``, ``norecursedirs``).
+    """
+    ignored = config.hook.pytest_ignore_collect
     for root in roots:
         if root.is_file():
             if root.suffix == ".wyn":
@@ -95,15 +99,11 @@ def discover(roots: list[Path], patterns: tuple[str, ...], norecurse: list[str],
             continue
         for dirpath, dirnames, filenames in os.walk(root):
             here = Path(dirpath)
-            dirnames[:] = [
-                d
-                for d in dirnames
-                if not any(fnmatch.fnmatch(d, pat) for pat in norecurse) and (here / d).resolve() not in skip
-            ]
+            dirnames[:] = [d for d in dirnames if not ignored(collection_path=here / d, config=config)]
             for name in filenames:
                 if name.endswith(".wyn") and any(fnmatch.fnmatch(name, pat) for pat in patterns):
                     path = here / name
-                    if path.is_file() and path.resolve() not in skip:  # as pytest: regular files only
+                    if path.is_file() and not ignored(collection_path=path, config=config):  # regular files only
                         yield path
 
 

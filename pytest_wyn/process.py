@@ -8,18 +8,29 @@ everything it started; output beyond the limit is counted, not kept.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
+import resource
 import selectors
 import signal
 import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # After the main process exits, how long a child that inherited the pipe may
 # keep it open before we stop reading and kill the group.
 EXIT_GRACE_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of a test binary, as Wyn's own runner sets them (``ulimit -t``)."""
+
+    cpu_seconds: int | None = None  # SIGXCPU at this much CPU time, SIGKILL a second later
+    memory_bytes: int | None = None  # address space (RLIMIT_AS): allocations beyond it fail
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,7 @@ class Completed:
     cut_bytes: int
     seconds: float
     launch_error: str | None = None
+    limits: Limits | None = None  # what it ran under
 
     @property
     def text(self) -> str:
@@ -104,6 +116,7 @@ def run_bounded(
     timeout: float,
     limit: int,
     die_with_parent: bool = False,
+    limits: Limits | None = None,
 ) -> Completed:
     """Run argv to its end (or its timeout), then kill whatever is left of its process group.
 
@@ -123,12 +136,13 @@ def run_bounded(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
-            preexec_fn=_die_with_parent if die_with_parent and _libc is not None else None,
+            preexec_fn=_child_setup(die_with_parent, limits),
         )
     except OSError as exc:
         return Completed(None, None, False, b"", 0, 0.0, launch_error=f"{exc.strerror or exc} ({argv[0]})")
     try:
-        return _collect(proc, start, timeout, limit)
+        done = _collect(proc, start, timeout, limit)
+        return dataclasses.replace(done, limits=limits) if limits is not None else done
     except BaseException:
         # A foreign exception (pytest-timeout, Ctrl-C, SystemExit) unwinds through us:
         # nothing we started may outlive it.
@@ -208,10 +222,21 @@ def _pidfd(pid: int) -> int | None:
     return fd
 
 
-def _die_with_parent() -> None:
-    """In the child: be killed if the process that started us dies (a killed xdist worker)."""
-    if _libc is not None:
-        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+def _child_setup(die_with_parent: bool, limits: Limits | None) -> Callable[[], None] | None:
+    """What the child does between fork and exec; None keeps the fast vfork path."""
+    if not (die_with_parent and _libc is not None) and limits is None:
+        return None
+
+    def setup() -> None:
+        if die_with_parent and _libc is not None:
+            # Be killed if the process that started us dies (a killed worker, pytest-timeout's os._exit).
+            _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if limits is not None and limits.cpu_seconds:
+            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+        if limits is not None and limits.memory_bytes:
+            resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+
+    return setup
 
 
 _PR_SET_PDEATHSIG = 1

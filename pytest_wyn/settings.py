@@ -21,6 +21,7 @@ DEFAULT_WORKERS = 12
 DEFAULT_CACHE_SIZE = "4GiB"
 DEFAULT_OUTPUT_LIMIT = 4 << 20
 DEFAULT_RETRIES = 3
+DEFAULT_MEMORY_LIMIT = "4GiB"
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -38,6 +39,11 @@ def add_options(parser: pytest.Parser) -> None:
         type=float,
         metavar="SECONDS",
         help=f"per-file compile timeout (default {DEFAULT_COMPILE_TIMEOUT:g})",
+    )
+    group.addoption(
+        "--wyn-memory-limit",
+        metavar="SIZE",
+        help=f"address-space limit of each test binary, or 'none' (default {DEFAULT_MEMORY_LIMIT})",
     )
     group.addoption("--wyn-cache-dir", metavar="DIR", help="compile cache directory (default: the user cache dir)")
     group.addoption(
@@ -75,6 +81,12 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini(
         "wyn_cache_max_size", type="string", default="", help=f"cache size cap (default {DEFAULT_CACHE_SIZE})"
     )
+    parser.addini(
+        "wyn_memory_limit",
+        type="string",
+        default="",
+        help=f"address-space limit of each test binary, or none (default {DEFAULT_MEMORY_LIMIT})",
+    )
     parser.addini("wyn_max_output", type="string", default="", help="bytes of output kept per run (head + tail)")
     parser.addini("wyn_compile_jobs", type="string", default="", help="compiles at once (default: CPUs)")
     parser.addini(
@@ -108,6 +120,7 @@ class Settings:
     max_output: int
     workers: str
     compile_jobs: int
+    memory_limit: int | None  # bytes of address space per test binary; None: unlimited
 
 
 def _first(*values: str | None) -> str | None:
@@ -143,6 +156,12 @@ def read(config: pytest.Config) -> Settings:
         max_output = parse_size(config.getini("wyn_max_output") or str(DEFAULT_OUTPUT_LIMIT))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+    memory_text = _first(opt("wyn_memory_limit"), config.getini("wyn_memory_limit"), env.get("PYTEST_WYN_MEMORY_LIMIT"))
+    memory_text = memory_text or DEFAULT_MEMORY_LIMIT
+    try:
+        memory_limit = None if memory_text.strip().lower() in ("none", "0", "off") else parse_size(memory_text)
+    except ValueError as exc:
+        raise pytest.UsageError(f"wyn_memory_limit: {exc}") from None
     root = config.rootpath
     return Settings(
         files=tuple(config.getini("wyn_files")),
@@ -184,4 +203,5 @@ def read(config: pytest.Config) -> Settings:
                 float(os.cpu_count() or 1),
             )
         ),
+        memory_limit=memory_limit,
     )

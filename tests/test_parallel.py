@@ -203,3 +203,42 @@ def test_fifty_workers_on_two_cores_fail_nothing(wyn: WynProject) -> None:
             wyn.write(f"test_{n}.wyn", "fn main() -> int {\n    return 0\n}\n")
     result = wyn.run_subprocess("-n", "50", "--wyn-no-cache", timeout=600)
     result.assert_outcomes(passed=40)
+
+
+def _warm_then_change(wyn: WynProject, names: list[str]) -> None:
+    for name in names:
+        wyn.write(f"test_{name}.wyn", HELLO)
+    wyn.run_subprocess("-n", "0").assert_outcomes(passed=len(names))
+    for name in names:
+        wyn.write(f"test_{name}.wyn", HELLO + "\n")  # every file changed: every one a miss
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-k", "test_a"],
+        ["-m", "slowpoke"],
+        ["--deselect", "test_b.wyn::test_b", "--deselect", "test_c.wyn::test_c"],
+        ["--ignore-glob", "*test_[bc].wyn"],
+        ["--ignore", "test_b.wyn", "--ignore", "test_c.wyn"],
+        ["test_a.wyn::test_a", "test_a.wyn", "./test_a.wyn::test_a", "test_a.wyn::test_a"],
+    ],
+)
+def test_the_forecast_counts_only_what_the_command_line_selects(wyn: WynProject, args: list[str]) -> None:
+    wyn.ini("markers = slowpoke\n")
+    _warm_then_change(wyn, ["a", "b", "c"])
+    wyn.write("test_a.wyn", "// MARK: slowpoke\n" + HELLO)
+    result = wyn.run_subprocess(*args)
+    assert workers_line(result.stdout.str()) is None, result.stdout.str()  # one file to compile: serial
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] == 1
+
+
+def test_the_forecast_skips_skipped_files_and_collect_ignore(wyn: WynProject) -> None:
+    _warm_then_change(wyn, ["a", "b", "c", "d"])
+    wyn.write("test_b.wyn", "// SKIP: not today\n" + HELLO)
+    wyn.write("test_c.wyn", "// SKIP: nor this\n" + HELLO)
+    wyn.write("conftest.py", 'collect_ignore = ["test_d.wyn"]\n')
+    result = wyn.run_subprocess()
+    result.assert_outcomes(passed=1, skipped=2)
+    assert workers_line(result.stdout.str()) is None

@@ -6,8 +6,10 @@ with the stand-in toolchain, and checks what its users rely on.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import xml.etree.ElementTree as ET
 
 import pytest
 from conftest import WynProject, processes_with, wait_until
@@ -169,3 +171,51 @@ def test_a_binary_that_kills_its_worker_is_reported_once_and_the_run_goes_on(wyn
     out = result.stdout.str()
     assert out.count("crashed while running 'test_killer.wyn::k1'") >= 1
     result.stdout.fnmatch_lines(["*not run: worker * crashed while running 'test_killer.wyn::k1'*"])
+
+
+XUNIT2_TESTCASE_CHILDREN = {
+    "skipped", "error", "failure", "system-out", "system-err",
+    "rerunFailure", "rerunError", "flakyFailure", "flakyError",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("family", ["xunit1", "xunit2", "legacy"])
+def test_junit_xml_is_valid_for_every_family(wyn: WynProject, family: str) -> None:
+    wyn.write("test_a.wyn", PASSING_PROGRAM)
+    wyn.write("test_b.wyn", 'test "ok" {\n    assert(true)\n}\ntest "bad" {\n    assert(false)\n}\n')
+    result = wyn.run("--junitxml=out.xml", "-o", f"junit_family={family}")
+    result.assert_outcomes(passed=2, failed=1)
+    assert "PytestWarning" not in result.stdout.str()
+    root = ET.parse(wyn.path / "out.xml").getroot()
+    cases = root.findall(".//testcase")
+    assert len(cases) == 3
+    if family == "xunit2":
+        # As the xunit2 schema (junit-10.xsd) has it: a testcase holds no <properties>.
+        for case in cases:
+            assert {child.tag for child in case} <= XUNIT2_TESTCASE_CHILDREN, ET.tostring(case)
+    else:
+        assert all(case.find("properties/property[@name='wyn_cache']") is not None for case in cases)
+
+
+def test_json_report_gets_each_tests_own_output(wyn: WynProject) -> None:
+    wyn.write("test_prog.wyn", '// EXPECT: wanted\nprintln("printed instead")\n')
+    wyn.write(
+        "test_blocks.wyn",
+        'test "talks" {\n    println("from talks")\n}\ntest "quiet" {\n    assert(true)\n}\n',
+    )
+    wyn.run("--json-report", "--json-report-file=report.json").assert_outcomes(passed=2, failed=1)
+    tests = {t["nodeid"]: t for t in json.loads((wyn.path / "report.json").read_text())["tests"]}
+    assert tests["test_prog.wyn::test_prog"]["call"]["stdout"] == "printed instead\n"
+    assert tests["test_blocks.wyn::talks"]["call"]["stdout"] == "from talks\n"
+    assert "stdout" not in tests["test_blocks.wyn::quiet"]["call"]
+
+
+def test_a_passing_blocks_output_is_its_own_under_rP(wyn: WynProject) -> None:
+    wyn.write(
+        "test_blocks.wyn",
+        'test "one" {\n    println("said by one")\n}\ntest "two" {\n    println("said by two")\n}\n',
+    )
+    result = wyn.run("-rP")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*_ test 'one' _*", "*Captured stdout call*", "said by one", "*_ test 'two' _*", "*Captured stdout call*", "said by two"])
+    assert result.stdout.str().count("said by one") == 1

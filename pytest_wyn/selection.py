@@ -1,0 +1,100 @@
+"""Which Wyn items a command line selects, known before collection (for the worker forecast only).
+
+Mirrors what pytest itself does with ``-k``, ``-m`` and ``--deselect`` on the
+items a file will become. Selection by other plugins (pytest-split, ``--lf``,
+a conftest's ``pytest_collection_modifyitems``) cannot be known here: the
+forecast then counts the file, and the worst case is a worker too many.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from .names import item_names
+from .spec import Spec
+
+Matcher = Callable[[set[str]], bool]
+
+
+@dataclass(frozen=True)
+class Selection:
+    keyword: Matcher | None  # -k, over an item's names
+    marker: Matcher | None  # -m, over its marker names
+    deselect: tuple[str, ...]  # --deselect node id prefixes
+
+    @property
+    def everything(self) -> bool:
+        return self.keyword is None and self.marker is None and not self.deselect
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> Selection:
+        return cls(
+            _compile(config.getoption("keyword", "") or "", substring=True),
+            _compile(config.getoption("markexpr", "") or "", substring=False),
+            tuple(config.getoption("deselect") or ()),
+        )
+
+    def selects_any(self, file_nodeid: str, spec: Spec) -> bool:
+        """Whether any item of the file (nodeid = its path from the rootdir) is selected."""
+        return any(self._selects(nodeid, names, markers) for nodeid, names, markers in _items(file_nodeid, spec))
+
+    def _selects(self, nodeid: str, names: set[str], markers: set[str]) -> bool:
+        if self.deselect and nodeid.startswith(self.deselect):
+            return False
+        if self.keyword is not None and not self.keyword(names | markers):
+            return False
+        return self.marker is None or self.marker(markers)
+
+
+def _compile(text: str, *, substring: bool) -> Matcher | None:
+    if not text.strip():
+        return None
+    try:
+        from _pytest.mark.expression import Expression  # pytest's own -k/-m grammar
+
+        expression = Expression.compile(text)
+    except (ImportError, SyntaxError):
+        return None  # pytest reports a bad expression itself; the forecast just counts everything
+
+    def matches(names: set[str]) -> bool:
+        def one(name: str, /, **_: object) -> bool:
+            if substring:
+                return any(name.lower() in n.lower() for n in names)
+            return name in names
+
+        return bool(expression.evaluate(one))
+
+    return matches
+
+
+def _items(file_nodeid: str, spec: Spec) -> list[tuple[str, set[str], set[str]]]:
+    parts = file_nodeid.split("/")
+    file_names = {p for p in parts if p}
+    items: list[tuple[str, set[str], set[str]]] = []
+    if spec.is_block_file:
+        for name, _block, index in item_names(spec.blocks):
+            items.append((f"{file_nodeid}::{name}", {name, *file_names}, _markers(spec, index)))
+        if spec.expects:
+            items.append((f"{file_nodeid}::EXPECT", {"EXPECT", *file_names}, _markers(spec, None)))
+    else:
+        stem = parts[-1][:-4] if parts[-1].endswith(".wyn") else parts[-1]
+        items.append((f"{file_nodeid}::{stem}", {stem, *file_names}, _markers(spec, None)))
+    return items
+
+
+def _markers(spec: Spec, block_index: int | None) -> set[str]:
+    found = {"wyn"}
+    for d in spec.directives_for(block_index):
+        if d.key == "MARK":
+            found.add(d.value.strip())
+        elif d.key in ("SKIP", "XFAIL"):
+            found.add(d.key.lower() if d.key == "XFAIL" else "skip")
+    return found
+
+
+def skipped_whole(spec: Spec) -> bool:
+    """A file-level SKIP: every item of the file is skipped, nothing is compiled."""
+    return any(d.key == "SKIP" for d in spec.directives_for(None))

@@ -1,0 +1,97 @@
+"""Issue 14 (interrupts): every way out of a session kills what it started and leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import WynProject, processes_with, wait_until
+
+
+def start_pytest(wyn: WynProject, *args: str) -> subprocess.Popen[bytes]:
+    """pytest in its own process group, as a terminal runs it (Ctrl-C reaches the whole group)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=wyn.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def test_ctrl_c_while_a_binary_runs_kills_it(wyn: WynProject) -> None:
+    tag = f"spin{os.getpid()}ctrlc"
+    wyn.write(f"test_{tag}.wyn", "while true {\n}\n")
+    proc = start_pytest(wyn, "-n0")
+    assert wait_until(lambda: processes_with(f"/test_{tag}") != [], 30), "the binary never started"
+    os.killpg(proc.pid, signal.SIGINT)
+    out = proc.communicate(timeout=60)[0].decode()
+    assert "KeyboardInterrupt" in out
+    assert wait_until(lambda: processes_with(f"/test_{tag}") == [], 5), processes_with(tag)
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_interrupting_a_cold_parallel_run_leaves_no_generated_c_and_no_compiler(
+    wyn: WynProject, how: signal.Signals
+) -> None:
+    wyn.monkeypatch.setenv("WYN_STANDIN_DELAY", "3")
+    for n in range(4):
+        wyn.write(f"tests/test_{n}.wyn", f'// EXPECT: {n}\nprintln("{n}")\n')
+    proc = start_pytest(wyn, "-n", "2")
+    standin = "wyn_standin.py build"
+    assert wait_until(lambda: len(processes_with(standin)) >= 2, 60), "no compile started"
+    os.killpg(proc.pid, how) if how == signal.SIGINT else os.kill(proc.pid, how)
+    proc.communicate(timeout=60)
+    # The compilers die with whoever started them, and FILE.wyn.c goes with them.
+    assert wait_until(lambda: processes_with(standin) == [], 15), processes_with(standin)
+    assert wait_until(lambda: not list(wyn.path.glob("tests/*.wyn.c")), 15), list(wyn.path.glob("tests/*.wyn.c"))
+    # The next run compiles and passes, and leaves the tree as it was.
+    wyn.monkeypatch.delenv("WYN_STANDIN_DELAY")
+    wyn.run_subprocess().assert_outcomes(passed=4)
+    assert not list(wyn.path.glob("tests/*.wyn.c"))
+
+
+def test_run_directories_of_killed_processes_are_swept(wyn: WynProject) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = Path(tempfile.mkdtemp(prefix=f"pytest-wyn-run-{dead.stdout.strip()}-"))
+    (stale / "1").mkdir()
+    live = Path(tempfile.mkdtemp(prefix=f"pytest-wyn-run-{os.getpid()}-"))
+    try:
+        wyn.write("test_a.wyn", "fn main() -> int {\n    return 0\n}\n")
+        wyn.run().assert_outcomes(passed=1)
+        assert not stale.exists()
+        assert live.exists()  # a living process's directory is left alone
+    finally:
+        live.rmdir()
+
+
+def test_a_binary_over_its_cpu_limit_is_killed_and_says_why() -> None:
+    from pytest_wyn.judge import run_failure
+    from pytest_wyn.process import Limits, child_env, run_bounded
+
+    spin = [sys.executable, "-c", "while True: pass"]
+    done = run_bounded(spin, cwd="/", env=child_env(), timeout=60, limit=1024, limits=Limits(cpu_seconds=1))
+    assert done.signal == signal.SIGXCPU
+    assert run_failure(done, 0.5) == (
+        "exceeded the CPU limit of 1 s (twice the timeout) and was killed; "
+        "raise the timeout with // TIMEOUT: N or --wyn-timeout=S"
+    )
+
+
+def test_memory_limit_is_applied_and_named_when_a_binary_crashes_under_it(wyn: WynProject) -> None:
+    wyn.write(
+        "test_hog.wyn",
+        '__c("char *p = malloc(300 << 20); if (!p) { abort(); } memset(p, 1, 300 << 20);")\nprintln("got it")\n',
+    )
+    result = wyn.run("--wyn-memory-limit=64MiB")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*the test binary was killed by SIGABRT; it may have exceeded the memory limit of 64 MiB (wyn_memory_limit)*"]
+    )
+    wyn.run("--wyn-memory-limit=none").assert_outcomes(passed=1)
+    wyn.run().assert_outcomes(passed=1)  # the default leaves room for ordinary tests
