@@ -177,6 +177,11 @@ class WynFile(pytest.File):
         return outcome
 
 
+def _xunit2(config: pytest.Config) -> bool:
+    """JUnit XML is written in the xunit2 family, whose schema has no <properties> in a <testcase>."""
+    return bool(getattr(config.option, "xmlpath", None)) and config.getini("junit_family") == "xunit2"
+
+
 def _run_text(run: Completed) -> str:
     text = run.text
     if run.cut_bytes:
@@ -210,14 +215,14 @@ class WynItem(pytest.Item):
         outcome = self.parent.outcome_for(self)
         build = outcome.build
         self.user_properties[:] = [p for p in self.user_properties if not str(p[0]).startswith("wyn_")]
-        # JUnit's xunit2 schema has no <properties> in a <testcase> (pytest warns record_property users).
-        if build is not None and self.config.getini("junit_family") != "xunit2":
+        if build is not None and not _xunit2(self.config):
             builder = get_session(self.config).started_builder
             cache_on = builder is not None and builder.store is not None
             self.user_properties.append(("wyn_cache", "hit" if build.cached else ("miss" if cache_on else "off")))
             self.user_properties.append(("wyn_compile_seconds", f"{build.compile_seconds:.3f}"))
             if build.retries:
                 self.user_properties.append(("wyn_compile_retries", str(len(build.retries))))
+        if build is not None:
             if build.warnings and not outcome.warned:
                 outcome.warned = True
                 for warning in build.warnings:

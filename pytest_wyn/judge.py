@@ -42,7 +42,8 @@ def run_failure(run: Completed, timeout: float) -> str | None:
             "(raise the limit with // TIMEOUT: N in the file, or --wyn-timeout=S)"
         )
     limits = run.limits
-    if limits is not None and limits.cpu_seconds and run.signal in (signal.SIGXCPU, signal.SIGKILL):
+    over_cpu = limits is not None and limits.cpu_seconds and run.cpu_seconds >= limits.cpu_seconds
+    if limits is not None and (run.signal == signal.SIGXCPU or (run.signal == signal.SIGKILL and over_cpu)):
         return (
             f"exceeded the CPU limit of {limits.cpu_seconds} s (twice the timeout) and was killed; "
             "raise the timeout with // TIMEOUT: N or --wyn-timeout=S"

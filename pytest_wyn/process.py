@@ -45,6 +45,7 @@ class Completed:
     seconds: float
     launch_error: str | None = None
     limits: Limits | None = None  # what it ran under
+    cpu_seconds: float = 0.0  # CPU time the process itself used
 
     @property
     def text(self) -> str:
@@ -201,13 +202,23 @@ def _collect(proc: subprocess.Popen[bytes], start: float, timeout: float, limit:
         if pidfd is not None:
             os.close(pidfd)
     _kill_group(proc.pid)
-    returncode = proc.wait()
+    returncode, cpu = _reap(proc)
     proc.stdout.close()
     output, cut = buf.result()
     sig = -returncode if returncode < 0 else None
     if timed_out:
-        return Completed(None, None, True, output, cut, time.monotonic() - start)
-    return Completed(returncode, sig, False, output, cut, time.monotonic() - start)
+        return Completed(None, None, True, output, cut, time.monotonic() - start, cpu_seconds=cpu)
+    return Completed(returncode, sig, False, output, cut, time.monotonic() - start, cpu_seconds=cpu)
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
+    """Wait for the child; its exit code and the CPU seconds it used (to tell a CPU-limit kill)."""
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except ChildProcessError:
+        return proc.wait(), 0.0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def _pidfd(pid: int) -> int | None:

@@ -152,7 +152,7 @@ def test_unwritable_cache_runs_uncached_with_one_warning(wyn: WynProject, tmp_pa
     blocker.write_text("not a directory")
     wyn.write("test_a.wyn", HELLO)
     wyn.write("test_b.wyn", HELLO)
-    result = wyn.run(f"--wyn-cache-dir={blocker / 'cache'}", "--junitxml=out.xml")
+    result = wyn.run(f"--wyn-cache-dir={blocker / 'cache'}", "--junitxml=out.xml", "-o", "junit_family=xunit1")
     result.assert_outcomes(passed=2, warnings=1)
     result.stdout.fnmatch_lines(["*pytest-wyn cache: * is not writable*running without the cache*"])
     assert 'name="wyn_cache" value="off"' in (wyn.path / "out.xml").read_text()
@@ -195,7 +195,7 @@ def test_odd_paths_work(wyn: WynProject) -> None:
 def test_junit_properties_say_hit_or_miss(wyn: WynProject) -> None:
     wyn.write("test_a.wyn", HELLO)
     for expected in ("miss", "hit"):
-        wyn.run("--junitxml=out.xml")
+        wyn.run("--junitxml=out.xml", "-o", "junit_family=xunit1")
         props = {p.get("name"): p.get("value") for p in ET.parse(wyn.path / "out.xml").getroot().iter("property")}
         assert props["wyn_cache"] == expected
         assert float(props["wyn_compile_seconds"]) > 0

@@ -398,7 +398,7 @@ def test_compile_error_points_at_the_wyn_line_in_both_forms(wyn: WynProject) -> 
 
 def test_sections_in_report_and_junit(wyn: WynProject) -> None:
     wyn.write("test_a.wyn", '// EXPECT: hi\nprintln("hi")\n')
-    result = wyn.run("-rA", "--junitxml=out.xml", "-o", "junit_logging=all")
+    result = wyn.run("-rA", "--junitxml=out.xml", "-o", "junit_logging=all", "-o", "junit_family=xunit1")
     result.stdout.fnmatch_lines(["*Captured stdout call*", "hi"])
     assert "Building test_a.wyn" not in result.stdout.str()  # progress lines are not a compile log
     xml = (wyn.path / "out.xml").read_text()

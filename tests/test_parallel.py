@@ -163,7 +163,7 @@ def test_host_resource_failures_are_retried_visibly(wyn: WynProject, tmp_path: P
     )
     flaky.chmod(0o755)
     wyn.write("test_a.wyn", HELLO)
-    result = wyn.run(f"--wyn-compiler={flaky}", "--junitxml=out.xml")
+    result = wyn.run(f"--wyn-compiler={flaky}", "--junitxml=out.xml", "-o", "junit_family=xunit1")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*1 build(s) retried for host reasons*"])
     assert 'name="wyn_compile_retries" value="1"' in (wyn.path / "out.xml").read_text()
