@@ -64,11 +64,31 @@ def test_rerunning_one_block_reruns_the_file_once(marks: WynProject) -> None:
     assert len(marks.compiles()) == 1
 
 
-def test_pytest_repeat_runs_every_repetition(marks: WynProject) -> None:
+def test_pytest_repeat_leaves_wyn_items_alone_as_it_does_doctests(marks: WynProject) -> None:
+    # pytest-repeat repeats by parametrizing Python test functions; other items run once.
     marks.write("test_flaky.wyn", FLAKY)
     result = marks.run("-p", "repeat", "--count", "3")
-    outcomes = result.parseoutcomes()
-    assert runs(marks) == outcomes.get("passed", 0) + outcomes.get("failed", 0)
+    result.assert_outcomes(failed=1)
+    assert runs(marks) == 1
+
+
+def test_any_plugin_that_runs_the_protocol_again_runs_the_binary_again(marks: WynProject) -> None:
+    marks.write("test_flaky.wyn", FLAKY)
+    marks.write(
+        "conftest.py",
+        "import pytest\n"
+        "from _pytest.runner import runtestprotocol\n\n"
+        "@pytest.hookimpl(tryfirst=True)\n"
+        "def pytest_runtest_protocol(item, nextitem):\n"
+        "    for _ in range(2):\n"
+        "        item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)\n"
+        "        runtestprotocol(item, nextitem=nextitem, log=True)\n"
+        "    return True\n",
+    )
+    result = marks.run()
+    result.assert_outcomes(passed=1, failed=1)  # the first run failed, the second passed
+    assert runs(marks) == 2
+    assert len(marks.compiles()) == 1
 
 
 @pytest.mark.parametrize("method", ["signal", "thread"])
@@ -219,3 +239,56 @@ def test_a_passing_blocks_output_is_its_own_under_rP(wyn: WynProject) -> None:
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*_ test 'one' _*", "*Captured stdout call*", "said by one", "*_ test 'two' _*", "*Captured stdout call*", "said by two"])
     assert result.stdout.str().count("said by one") == 1
+
+
+# What VS Code's pytest adapter (microsoft/vscode-python, python_files/vscode_pytest) registers when
+# xdist is there: a wrapper around pytest_xdist_auto_num_workers that caps the count at the number of
+# ids it runs, and runs one id without workers. Written here from its behaviour, to test ours under it.
+VSCODE_LIKE_CAP = """
+import pytest
+
+class DeferPlugin:
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_xdist_auto_num_workers(self, config):
+        outcome = yield
+        result = min(outcome.get_result(), len(config.option.file_or_dir))
+        outcome.force_result(0 if result == 1 else result)
+
+def pytest_plugin_registered(plugin, manager):
+    if manager.hasplugin("xdist") and not isinstance(plugin, DeferPlugin) and not manager.hasplugin("vscode_like"):
+        manager.register(DeferPlugin(), name="vscode_like")
+"""
+
+
+def test_an_ide_capping_workers_by_hook_wrapper_caps_ours(wyn: WynProject) -> None:
+    for name in ("a", "b", "c", "d"):
+        wyn.write(f"test_{name}.wyn", 'test "t" {\n    assert(true)\n}\n')
+    wyn.write("conftest.py", VSCODE_LIKE_CAP)
+    result = wyn.run_subprocess("test_a.wyn::t", "test_b.wyn::t")  # cold: two files to compile
+    result.assert_outcomes(passed=2)
+    assert "created: 2/2 workers" in result.stdout.str()
+    for name in ("c", "d"):
+        wyn.write(f"test_{name}.wyn", 'test "t" {\n    assert(false)\n}\n')
+    result = wyn.run_subprocess("test_c.wyn::t")
+    result.assert_outcomes(failed=1)
+    assert "created:" not in result.stdout.str()  # one id: no workers at all
+    for name in ("a", "b", "c", "d"):
+        wyn.write(f"test_{name}.wyn", 'test "t" {\n    assert(1 == 1)\n}\n')
+    result = wyn.run_subprocess(".")  # four files to compile, but the IDE runs one id (a folder)
+    result.assert_outcomes(passed=4)
+    assert "created:" not in result.stdout.str()
+    wyn.write("conftest.py", "")
+    for name in ("a", "b", "c", "d"):
+        wyn.write(f"test_{name}.wyn", 'test "t" {\n    assert(2 == 2)\n}\n')
+    assert "created: 4/4 workers" in wyn.run_subprocess(".").stdout.str()  # without the cap: ours
+
+
+def test_pytest_html_shows_each_blocks_own_output(wyn: WynProject) -> None:
+    wyn.write(
+        "test_blocks.wyn",
+        'test "one" {\n    println("said by one")\n}\ntest "two" {\n    assert(false)\n}\n',
+    )
+    wyn.run("--html=report.html", "--self-contained-html").assert_outcomes(passed=1, failed=1)
+    html = (wyn.path / "report.html").read_text()
+    assert html.count("said by one") == 1
+    assert "assert failed" in html
