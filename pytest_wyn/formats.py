@@ -96,6 +96,11 @@ def first_message(text: str) -> str:
     return "no output"
 
 
+def shows_source(diagnostics: str, line: int | None) -> bool:
+    """Whether the compiler's output already quotes source line ``line`` (as `  12 | code`)."""
+    return line is not None and re.search(rf"(?m)^\s*{line}\s*\|", diagnostics) is not None
+
+
 def locate_panic(text: str) -> Where | None:
     m = _PANIC_AT.search(text)
     if m:

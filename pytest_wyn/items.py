@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import traceback
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +92,11 @@ class WynFile(pytest.File):
             )
 
     def _warn(self, line: int, message: str) -> None:
-        self.warn(WynWarning(f"{self.nodeid}:{line}: {message}"))
+        """A warning located at ``file.wyn:line``, given once per session (by one xdist worker)."""
+        worker = getattr(self.config, "workerinput", None)
+        if worker is not None and worker.get("workerid", "gw0") != "gw0":
+            return  # every worker collects the same files: the first one speaks for all
+        warnings.warn_explicit(WynWarning(message), WynWarning, str(self.path), line)
 
     # -- running: once per file for all its items, again for an item that runs again
     def outcome_for(self, item: WynItem) -> FileOutcome:
@@ -222,11 +227,10 @@ class WynItem(pytest.Item):
             self.user_properties.append(("wyn_compile_seconds", f"{build.compile_seconds:.3f}"))
             if build.retries:
                 self.user_properties.append(("wyn_compile_retries", str(len(build.retries))))
-        if build is not None:
-            if build.warnings and not outcome.warned:
-                outcome.warned = True
-                for warning in build.warnings:
-                    self.warn(WynWarning(warning))
+        if build is not None and build.warnings and not outcome.warned:
+            outcome.warned = True
+            for warning in build.warnings:
+                self.warn(WynWarning(warning))
         # A rerun reports afresh: drop what the previous attempt attached.
         self._report_sections = [r for r in self._report_sections if r[0] != "call"]
         for title, text in outcome.sections:
@@ -266,7 +270,8 @@ class WynItem(pytest.Item):
             if verdict.details:
                 lines.append("")
                 lines += verdict.details
-            excerpt = self._excerpt(verdict)
+            shown = compile_failed and build is not None and formats.shows_source(build.diagnostics, verdict.line)
+            excerpt = [] if shown else self._excerpt(verdict)  # the toolchain's own excerpt is enough
             if excerpt:
                 lines.append("")
                 lines += excerpt

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from . import WynWarning, parallel, settings
+from . import WynWarning, mistakes, parallel, settings
 from .build import BuildStats, shared_lock_dir, sweep_run_dirs
 from .cache import CacheDirError, Store
 from .forecast import forecast_misses
@@ -44,6 +44,13 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    spaced = mistakes.spaced_value_option(config.invocation_params.args, config.invocation_params.dir)
+    if spaced is not None:
+        option, value = spaced
+        raise pytest.UsageError(
+            f"pytest-wyn: write {option}={value} (with '='). With a space, pytest takes {value} for a test "
+            "path while it looks for the rootdir and the config file, before it knows this option."
+        )
     if not settings.is_enabled(config):
         return
     config.addinivalue_line("markers", "wyn: a test from a .wyn file (added by pytest-wyn)")
@@ -213,8 +220,20 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     config.stash[RECORD_UPDATES].update(output.get("wyn_records", {}))
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if SESSION_KEY not in config.stash or hasattr(config, "workerinput"):
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if SESSION_KEY not in config.stash:
+        if exitstatus in (pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.USAGE_ERROR):
+            found = mistakes.wyn_file_hint(
+                config.args, config.invocation_params.dir, settings.DEFAULT_FILES, config.getini("norecursedirs")
+            )
+            if found is not None:
+                terminalreporter.write_line(
+                    f"pytest-wyn: {found} is a Wyn test file, but pytest-wyn is off: "
+                    "run `pytest --wyn`, or add `wyn = true` to your pytest configuration",
+                    yellow=True,
+                )
+        return
+    if hasattr(config, "workerinput"):
         return
     stats = config.stash[STATS_KEY]
     if not (stats.compiled or stats.hits):

@@ -1,0 +1,101 @@
+"""Issue 10: the mistakes a new user makes are named, not passed over in silence."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import WynProject
+
+HELLO = '// EXPECT: hello\nprintln("hello")\n'
+README = Path(__file__).parent.parent / "README.md"
+
+
+def test_wyn_files_with_the_plugin_off_get_a_one_line_hint(wyn: WynProject) -> None:
+    wyn.pytester.makeini("[pytest]\n")  # pytest-wyn installed, but not switched on
+    wyn.write("tests/test_a.wyn", HELLO)
+    result = wyn.run()
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    result.stdout.fnmatch_lines(
+        [
+            "pytest-wyn: tests/test_a.wyn is a Wyn test file, but pytest-wyn is off: run `pytest --wyn`, "
+            "or add `wyn = true` to your pytest configuration"
+        ]
+    )
+    result = wyn.run("tests/test_a.wyn")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["pytest-wyn: tests/test_a.wyn is a Wyn test file, but pytest-wyn is off*"])
+    wyn.run("--wyn").assert_outcomes(passed=1)
+
+
+def test_a_project_without_wyn_files_sees_nothing_of_the_plugin(wyn: WynProject) -> None:
+    wyn.pytester.makeini("[pytest]\n")
+    wyn.write("test_py.py", "def test_x():\n    pass\n")
+    result = wyn.run()
+    result.assert_outcomes(passed=1)
+    assert not re.search(r"^wyn|pytest-wyn:", result.stdout.str(), re.MULTILINE)  # no header, no hint
+    wyn.write("test_py.py", "")
+    result = wyn.run()
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert "pytest-wyn:" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("option", ["--wyn-compiler", "--wyn-cache-dir"])
+def test_a_wyn_option_given_with_a_space_is_a_usage_error_showing_the_equals_form(
+    wyn: WynProject, tmp_path: Path, option: str
+) -> None:
+    wyn.write("test_a.wyn", HELLO)
+    value = str(wyn.compiler) if option == "--wyn-compiler" else str(tmp_path / "cache")
+    Path(value).mkdir(exist_ok=True) if option == "--wyn-cache-dir" else None
+    result = wyn.run_subprocess(option, value)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: pytest-wyn: write {option}={value} (with '='). With a space, pytest takes*"])
+    wyn.run_subprocess(f"{option}={value}").assert_outcomes(passed=1)
+
+
+def test_wyn_warnings_are_located_once_and_can_fail_the_run(wyn: WynProject) -> None:
+    wyn.write("test_typo.wyn", 'println("hi")\n// EXPCET: hi\n')
+    result = wyn.run()
+    result.assert_outcomes(passed=1, warnings=1)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(["*test_typo.wyn:2: WynWarning: unknown directive EXPCET: (did you mean EXPECT:?)"])
+    assert ":0" not in out and out.count("test_typo.wyn:2") == 2  # the group heading and the warning itself
+    result = wyn.run("-W", "error::pytest_wyn.WynWarning")
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*WynWarning: unknown directive EXPCET*"])
+    wyn.ini("filterwarnings = error::pytest_wyn.WynWarning\n")
+    assert wyn.run().ret != pytest.ExitCode.OK
+
+
+def test_a_collection_warning_is_shown_once_under_many_workers(wyn: WynProject) -> None:
+    wyn.write("test_typo.wyn", 'println("hi")\n// EXPCET: hi\n')
+    for n in range(3):
+        wyn.write(f"test_{n}.wyn", HELLO)
+    result = wyn.run_subprocess("-n", "3")
+    result.assert_outcomes(passed=4, warnings=1)
+    assert result.stdout.str().count("unknown directive EXPCET") == 1
+
+
+def test_a_timeout_says_how_to_raise_the_limit(wyn: WynProject) -> None:
+    wyn.write("test_slow.wyn", "// TIMEOUT: 0.5\nwhile true {\n}\n")
+    result = wyn.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*timed out after 0.5 s; * killed (raise the limit with // TIMEOUT: N in the file, or --wyn-timeout=S)"]
+    )
+
+
+def test_a_compile_error_shows_the_source_line_once(wyn: WynProject) -> None:
+    wyn.write("test_bad.wyn", 'println("fine")\nprintln(nope)\n')
+    result = wyn.run()
+    result.assert_outcomes(failed=1)
+    assert len(re.findall(r"^\s*>?\s*2 \| println\(nope\)", result.stdout.str(), re.MULTILINE)) == 1
+
+
+def test_every_option_in_help_is_in_the_readme_table_and_the_reverse(wyn: WynProject) -> None:
+    help_text = wyn.run("--help").stdout.str()
+    in_help = set(re.findall(r"(--wyn[a-z-]*)", help_text)) | set(re.findall(r"^  (wyn[a-z_]*) \(", help_text, re.M))
+    table = README.read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    in_table = set(re.findall(r"`(--wyn[a-z-]*)", table)) | set(re.findall(r"^\| `(wyn[a-z_]*)`", table, re.M))
+    assert in_help == in_table
