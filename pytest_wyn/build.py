@@ -47,7 +47,7 @@ class BuildResult:
     problem: str = ""  # why there is no binary, when it is not the compiler's verdict
     retries: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    argv: list[str] = field(default_factory=list)
+    source_digest: str = ""  # sha256 of the source bytes this build is of
 
 
 @dataclass
@@ -137,6 +137,11 @@ class Builder:
             return BuildResult(False, problem=f"cannot compile it: {exc.message}")
         except OSError as exc:
             return BuildResult(False, problem=f"cannot read the file to compile it: {exc.strerror or exc}")
+        result = self._build_bytes(source, arg, data)
+        result.source_digest = hashlib.sha256(data).hexdigest()
+        return result
+
+    def _build_bytes(self, source: Path, arg: str, data: bytes) -> BuildResult:
         if self.store is None:
             return self._compile_uncached(source, arg)
         warnings: list[str] = []
@@ -262,7 +267,6 @@ class Builder:
             compile_seconds=done.seconds,
             problem=attempt.problem if attempt.problem != "diagnostic" else "",
             retries=retries,
-            argv=self.command.argv(self.toolchain.path, arg, str(output)),
         )
         if done.cut_bytes:
             result.diagnostics += f"\n[... {done.cut_bytes} bytes of compiler output cut ...]"

@@ -6,6 +6,7 @@ the file reads its verdict from that one run (``WynFile.outcome``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import traceback
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback, TerminalRepr
 
-from . import WynWarning, formats, judge
+from . import WynWarning, bless, formats, judge
 from .build import BuildResult
 from .names import item_names
 from .process import Completed, Limits, child_env, run_bounded
@@ -45,6 +46,7 @@ class FileOutcome:
     warned: bool = False  # build warnings are shown once per file, not once per block
     sections: list[tuple[str, str]] = field(default_factory=list)  # shown with every item of the file
     outputs: list[str] = field(default_factory=list)  # per item: what its run printed, its "stdout"
+    updated: dict[int, str] = field(default_factory=dict)  # item index -> diff written by --wyn-update
 
 
 class WynFile(pytest.File):
@@ -58,8 +60,10 @@ class WynFile(pytest.File):
         self.lines = []
         name = self.path.name[:-4] if self.path.name.endswith(".wyn") else self.path.name
         try:
-            text = decode(read_source(self.path))
+            data = read_source(self.path)
+            text = decode(data)
             self.spec = parse(text)
+            self.source_digest = bless.digest(data)  # what --wyn-update may overwrite, and only that
         except SpecError as exc:
             # One erroring item, not a collection error: pytest would stop the whole session for that.
             yield WynInvalidFile.from_parent(self, name=name, problem=f"cannot collect: {exc.message}", line=exc.line)
@@ -113,6 +117,39 @@ class WynFile(pytest.File):
         self._consumed.add(item.index)
         return self._outcome
 
+    def _update(self, outcome: FileOutcome, run: Completed, build: BuildResult, mode: str) -> None:
+        """``--wyn-update``: rewrite this file's EXPECT lines from the run, when they are what failed."""
+        spec = self.spec
+        index = len(spec.blocks) if spec.is_block_file else 0
+        if index >= len(outcome.verdicts) or spec.expect_errors:
+            return
+        verdict = outcome.verdicts[index]
+        if spec.expects:
+            if verdict.passed:
+                return
+        elif not (mode == "all" and verdict.passed and not spec.is_block_file):
+            return  # a program test becomes an output test only when asked (--wyn-update=all)
+        try:
+            values = bless.blessable_lines(run)
+            if spec.is_block_file:
+                values = values[: len(spec.expects)]  # the runner's own lines are not pinned: the author's count
+            exit_status = None if spec.is_block_file else run.returncode
+            if build.source_digest != self.source_digest:
+                raise bless.Refused("the file changed between collection and compiling; run again")
+            old_text = self.path.read_bytes().decode("utf-8")
+            new_text, written = bless.rewrite(old_text, spec, values, exit_status)
+            update = bless.Update(self.path, old_text, new_text, written)
+            bless.write_atomically(self.path, new_text, self.source_digest)
+        except bless.Refused as exc:
+            outcome.verdicts[index] = _with_note(verdict, f"not updated by --wyn-update: {exc}")
+            return
+        except (OSError, UnicodeDecodeError) as exc:
+            outcome.verdicts[index] = _with_note(verdict, f"not updated by --wyn-update: {exc}")
+            return
+        shown = os.path.relpath(self.path, self.config.rootpath)
+        outcome.updated[index] = update.diff(shown)
+        outcome.verdicts[index] = judge.Verdict(True, output=verdict.output)
+
     def current_outcome(self) -> FileOutcome | None:
         return self._outcome
 
@@ -155,7 +192,11 @@ class WynFile(pytest.File):
             outcome.sections.append(("wyn compile", formats.without_progress(build.diagnostics)))
         count = spec.item_count
         if spec.expect_errors:
-            outcome.verdicts = [judge.judge_expect_error(spec, build)]
+            verdict = judge.judge_expect_error(spec, build)
+            if session.settings.update is not None and not verdict.passed:
+                note = "not updated by --wyn-update: it never writes EXPECT_ERROR fragments; pick one from the diagnostics"
+                verdict = _with_note(verdict, note)
+            outcome.verdicts = [verdict]
             return outcome
         if not build.ok or build.binary is None:
             outcome.verdicts = [judge.compile_failure(build)] * count
@@ -179,7 +220,13 @@ class WynFile(pytest.File):
         else:
             outcome.verdicts = [judge.judge_program(spec, run, timeout)]
             outcome.outputs = [_run_text(run)]
+        if session.settings.update is not None:
+            self._update(outcome, run, build, session.settings.update)
         return outcome
+
+
+def _with_note(verdict: judge.Verdict, note: str) -> judge.Verdict:
+    return dataclasses.replace(verdict, details=[*verdict.details, "", note])
 
 
 def _xunit2(config: pytest.Config) -> bool:
@@ -198,6 +245,7 @@ class WynItem(pytest.Item):
     parent: WynFile
     line: int = 1  # 1-based
     index: int = 0  # position among the file's verdicts
+    wyn_update: str = ""  # the diff --wyn-update wrote for this item's run, if any
 
     def _directives(self) -> Iterable[Directive]:
         return self.parent.spec.directives
@@ -237,6 +285,7 @@ class WynItem(pytest.Item):
             self.add_report_section("call", title, text)
         if self.index < len(outcome.outputs) and outcome.outputs[self.index]:
             self.add_report_section("call", "stdout", outcome.outputs[self.index])
+        self.wyn_update = outcome.updated.get(self.index, "")  # read by the report hook
         verdict = outcome.verdicts[self.index]
         if not verdict.passed:
             raise WynFailure(verdict)

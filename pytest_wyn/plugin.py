@@ -17,7 +17,7 @@ from . import WynWarning, mistakes, parallel, settings
 from .build import BuildStats, shared_lock_dir, sweep_run_dirs
 from .cache import CacheDirError, Store
 from .forecast import forecast_misses
-from .items import WynFile
+from .items import WynFile, WynItem
 from .session import SESSION_KEY, WynSession, get_session
 from .toolchain import CompileCommand, Toolchain, ToolchainError, load_toolchain
 
@@ -63,6 +63,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if worker_input is not None and "wyn" in worker_input:
         _configure_worker(session, worker_input["wyn"])
         return
+    if opts.update is not None:
+        config.pluginmanager.register(UpdateLog(), "wyn-update-log")
     if config.option.collectonly:
         return  # collection never compiles: no compiler needed
     try:
@@ -220,6 +222,20 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     config.stash[RECORD_UPDATES].update(output.get("wyn_records", {}))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if call.when == "call" and isinstance(item, WynItem) and item.wyn_update:
+        report.wyn_update = item.wyn_update  # travels with the report, through xdist too
+    return report
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    if report.when == "call" and report.passed and _update_of(report):
+        return "passed", "U", ("UPDATED", {"green": True})
+    return None
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if SESSION_KEY not in config.stash:
         if exitstatus in (pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.USAGE_ERROR):
@@ -248,3 +264,37 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if stats.retries:
         line += f", {int(stats.retries)} build(s) retried for host reasons"
     tr.write_line(line)
+
+
+
+def _update_of(report: pytest.TestReport) -> str:
+    return str(getattr(report, "wyn_update", "") or "")
+
+
+class UpdateLog:
+    """``--wyn-update``'s summary, as syrupy's --snapshot-update reports: every diff, then one line.
+
+    Registered on the controller (or the only process) when updating; the
+    diffs reach it with the reports, from workers too.
+    """
+
+    def __init__(self) -> None:
+        self.diffs: dict[str, str] = {}  # file nodeid -> diff
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        diff = _update_of(report)
+        if diff and report.when == "call":
+            self.diffs.setdefault(report.nodeid.split("::", 1)[0], diff)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.diffs:
+            return
+        tr = terminalreporter
+        tr.section("wyn --wyn-update", sep="-", bold=False)
+        added = 0
+        for diff in self.diffs.values():
+            for line in diff.splitlines():
+                tr.write_line(line)
+                added += line.startswith("+") and not line.startswith("+++")
+        tr.write_line(f"updated {len(self.diffs)} file(s), {added} line(s); review the diff, then commit", green=True)

@@ -45,6 +45,13 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="SIZE",
         help=f"address-space limit of each test binary, or 'none' (default {DEFAULT_MEMORY_LIMIT})",
     )
+    group.addoption(
+        "--wyn-update",
+        nargs="?",
+        const="expect",
+        choices=("expect", "all"),
+        help="rewrite failing EXPECT lines from the actual output; =all also pins passing program tests' output",
+    )
     group.addoption("--wyn-cache-dir", metavar="DIR", help="compile cache directory (default: the user cache dir)")
     group.addoption(
         "--wyn-no-cache", action="store_true", default=False, help="neither read nor write the compile cache"
@@ -87,6 +94,7 @@ def add_options(parser: pytest.Parser) -> None:
         default="",
         help=f"address-space limit of each test binary, or none (default {DEFAULT_MEMORY_LIMIT})",
     )
+    parser.addini("wyn_update", type="string", default="", help="expect or all: as --wyn-update (normally unset)")
     parser.addini("wyn_max_output", type="string", default="", help="bytes of output kept per run (head + tail)")
     parser.addini("wyn_compile_jobs", type="string", default="", help="compiles at once (default: CPUs)")
     parser.addini(
@@ -121,6 +129,7 @@ class Settings:
     workers: str
     compile_jobs: int
     memory_limit: int | None  # bytes of address space per test binary; None: unlimited
+    update: str | None  # --wyn-update: "expect", "all", or None
 
 
 def _first(*values: str | None) -> str | None:
@@ -204,4 +213,16 @@ def read(config: pytest.Config) -> Settings:
             )
         ),
         memory_limit=memory_limit,
+        update=_update_mode(_first(opt("wyn_update"), config.getini("wyn_update"), env.get("PYTEST_WYN_UPDATE"))),
     )
+
+
+def _update_mode(text: str | None) -> str | None:
+    if text is None or text.strip().lower() in ("", "0", "no", "off"):
+        return None
+    mode = text.strip().lower()
+    if mode in ("1", "yes", "true", "expect"):
+        return "expect"
+    if mode == "all":
+        return "all"
+    raise pytest.UsageError(f"wyn_update must be expect or all, not {text!r}")

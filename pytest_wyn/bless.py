@@ -1,0 +1,155 @@
+"""``--wyn-update``: rewrite a file's EXPECT lines from what its program printed.
+
+Pure text in, text out (plus the one atomic write): which runs may be
+blessed, what the new EXPECT block is, and the rewritten file. Only EXPECT and
+EXPECT_EXIT lines are ever changed; every other line stays byte for byte.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .formats import strip_ansi
+from .process import Completed
+from .spec import Spec
+
+MAX_EXPECT_LINES = 200  # more output than this is not pinned by EXPECT lines: write them yourself
+# What a `//` comment line cannot hold, and what Python's splitlines (the judge's) would split on.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")
+# `// EXPECT: value` as written: what comes before the value is kept (indentation, code, comment style).
+_EXPECT_AT = re.compile(r"//[ \t]*EXPECT:[ ]?")
+_EXIT_AT = re.compile(r"(//[ \t]*EXPECT_EXIT:[ ]?)(\S*)")
+
+
+class Refused(Exception):
+    """Why a run's output cannot become EXPECT lines (the test then fails as without --wyn-update)."""
+
+
+@dataclass(frozen=True)
+class Update:
+    path: Path
+    old: str
+    new: str
+    lines: int  # EXPECT/EXPECT_EXIT lines written
+
+    def diff(self, shown_as: str) -> str:
+        return "".join(
+            difflib.unified_diff(
+                self.old.splitlines(True), self.new.splitlines(True), f"a/{shown_as}", f"b/{shown_as}"
+            )
+        )
+
+
+def blessable_lines(run: Completed) -> list[str]:
+    """The run's output as EXPECT values, or Refused saying why it cannot be."""
+    if run.launch_error:
+        raise Refused("the test binary could not be started")
+    if run.timed_out:
+        raise Refused("the run timed out")
+    if run.signal is not None:
+        raise Refused(f"the test binary was killed by {run.signal_name}")
+    if run.cut_bytes:
+        raise Refused("the output was over the limit and cut (wyn_max_output)")
+    try:
+        text = run.output.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused("the output is not valid UTF-8") from None
+    lines = strip_ansi(text).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for number, line in enumerate(lines, 1):
+        bad = _CONTROL.search(line.replace("\t", " "))
+        if bad is not None:
+            raise Refused(f"output line {number} holds {bad.group()!r}, which a // comment line cannot hold")
+    if len(lines) > MAX_EXPECT_LINES:
+        raise Refused(f"the output has {len(lines)} lines, over the {MAX_EXPECT_LINES} that --wyn-update writes")
+    return [line.rstrip() for line in lines]
+
+
+_LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
+
+
+def _split(text: str) -> list[tuple[str, str]]:
+    """(content, line end) pairs, ends as written: lines are numbered as spec.decode numbers them."""
+    pairs = [(m.group(1), m.group(2)) for m in _LINE.finditer(text)]
+    if pairs and pairs[-1] == ("", ""):
+        pairs.pop()
+    return pairs
+
+
+def rewrite(text: str, spec: Spec, values: list[str], exit_status: int | None) -> tuple[str, int]:
+    """The file with its EXPECT lines replaced by ``values`` (and EXPECT_EXIT by ``exit_status``).
+
+    ``text`` is the file as written (line ends and all); only EXPECT and
+    EXPECT_EXIT lines change. Existing EXPECT lines are rewritten in place,
+    surplus ones removed, missing ones added after the last (with its
+    indentation); with no EXPECT line at all, the block goes at the end.
+    """
+    lines = _split(text)
+    newline = next((end for _, end in lines if end), "\n")
+    expects = spec.expects
+    written = 0
+    edits: dict[int, list[tuple[str, str]]] = {}  # 0-based line -> its replacement lines
+    for i, d in enumerate(expects):
+        line, end = lines[d.line - 1]
+        m = _EXPECT_AT.search(line)
+        assert m is not None, line
+        before = line[: m.start()]
+        if i < len(values):
+            new = before + "// EXPECT: " + values[i]
+            written += new != line
+            edits[d.line - 1] = [(new, end)]
+        else:
+            edits[d.line - 1] = [(before.rstrip(), end)] if before.strip() else []
+            written += 1
+    extra = values[len(expects) :]
+    if extra and expects:
+        at = expects[-1].line - 1
+        line, end = lines[at]
+        indent = re.match(r"[ \t]*", line)
+        prefix = (indent.group() if indent else "") + "// EXPECT: "
+        block = [(prefix + v, end or newline) for v in extra]
+        current = edits.get(at, [(line, end or newline)])
+        edits[at] = current[:-1] + [(current[-1][0], current[-1][1] or newline), *block]
+        written += len(extra)
+    exit_directive = spec.first("EXPECT_EXIT")
+    if exit_directive is not None and exit_status is not None and int(exit_directive.value) != exit_status:
+        at = exit_directive.line - 1
+        current = edits.get(at, [lines[at]])
+        first = _EXIT_AT.sub(lambda m: f"{m.group(1)}{exit_status}", current[0][0], count=1)
+        edits[at] = [(first, current[0][1]), *current[1:]]
+        written += 1
+    out = "".join(content + end for n, pair in enumerate(lines) for content, end in edits.get(n, [pair]))
+    if extra and not expects:
+        if out and not out.endswith(("\n", "\r")):
+            out += newline
+        out += (newline if out.strip() else "") + "".join("// EXPECT: " + v + newline for v in extra)
+        written += len(extra)
+    return out, written
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_atomically(path: Path, text: str, expected_digest: str) -> None:
+    """Replace path with text (mode kept), unless it changed since it was read (Refused)."""
+    current = path.read_bytes()
+    if digest(current) != expected_digest:
+        raise Refused("the file changed since it was compiled; run again")
+    mode = os.stat(path).st_mode
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".wyn-update")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.chmod(tmp, mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
