@@ -194,9 +194,8 @@ class WynFile(pytest.File):
         if spec.expect_errors:
             verdict = judge.judge_expect_error(spec, build)
             if session.settings.update is not None and not verdict.passed:
-                verdict = _with_note(
-                    verdict, "not updated by --wyn-update: it never writes EXPECT_ERROR fragments; pick one from the diagnostics"
-                )
+                why = "it never writes EXPECT_ERROR fragments; pick one from the diagnostics"
+                verdict = _with_note(verdict, f"not updated by --wyn-update: {why}")
             outcome.verdicts = [verdict]
             return outcome
         if not build.ok or build.binary is None:
