@@ -144,3 +144,31 @@ def test_launcher_script_in_front_of_the_real_compiler(wyn: WynProject) -> None:
     wyn.compiler.write_text(f'#!/bin/sh\nexec {os.path.abspath(REAL)} "$@"\n')
     wyn.write("test_a.wyn", '// EXPECT: hi\nprintln("hi")\n')
     wyn.run().assert_outcomes(passed=1)
+
+
+def test_blocks_the_real_parser_accepts_and_forged_result_lines(real: WynProject) -> None:
+    real.write(
+        "test_forms.wyn",
+        'test "one"\n{\n    assert(1 == 2)\n}\ntest "two" /* note */ {\n    assert_eq(2, 3)\n}\n'
+        'test "three" {\n    println("  \u2713 four")\n    assert(true)\n}\ntest "four" {\n    assert(false)\n}\n',
+    )
+    result = real.run("-v")
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "test_forms.wyn::one FAILED*",
+            "test_forms.wyn::two FAILED*",
+            "test_forms.wyn::three PASSED*",
+            "test_forms.wyn::four FAILED*",
+        ]
+    )
+
+
+def test_expect_lines_of_a_block_file_and_a_bless_round_trip(real: WynProject) -> None:
+    real.write("test_mixed.wyn", 'test "globals" {\n    println("globals ok")\n}\n\n// EXPECT: globals ok\n')
+    real.write("test_out.wyn", '// EXPECT: 6\n// EXPECT: old\nvar x = 2 * 3\nprintln(x)\nprintln("new")\n')
+    real.run().assert_outcomes(passed=2, failed=1)
+    result = real.run("--wyn-update", "-v")
+    result.stdout.fnmatch_lines(["test_out.wyn::test_out UPDATED*", "updated 1 file(s), 1 line(s)*"])
+    assert "// EXPECT: 6\n// EXPECT: new\n" in (real.path / "test_out.wyn").read_text()
+    real.run().assert_outcomes(passed=3)
