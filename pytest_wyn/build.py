@@ -13,6 +13,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,8 @@ from .cache import (
     secure_dir,
 )
 from .formats import has_diagnostic, host_failure, strip_ansi
-from .process import Completed, child_env, run_bounded
+from .process import Cancelled, Completed, child_env, run_bounded
+from .settings import Settings
 from .spec import SpecError, read_source
 from .toolchain import CompileCommand, Toolchain
 
@@ -57,7 +59,6 @@ class BuildStats:
     hits: int = 0
     saved_seconds: float = 0.0
     retries: int = 0
-    uncached: int = 0
 
     def add(self, other: dict[str, float]) -> None:
         for name, value in other.items():
@@ -82,27 +83,25 @@ class Builder:
         command: CompileCommand,
         rootdir: Path,
         store: Store | None,
-        compile_timeout: float,
-        retries: int,
-        output_limit: int,
-        compile_jobs: int = 0,
+        settings: Settings,
         lock_dir: Path | None = None,
     ) -> None:
         self.toolchain = toolchain
         self.command = command
         self.rootdir = rootdir
         self.store = store
-        self.compile_timeout = compile_timeout
-        self.max_retries = retries
-        self.output_limit = output_limit
-        self.compile_jobs = compile_jobs or (os.cpu_count() or 1)
+        self.compile_timeout = settings.compile_timeout
+        self.max_retries = settings.compile_retries
+        self.output_limit = settings.max_output
+        self.compile_jobs = settings.compile_jobs or (os.cpu_count() or 1)
         self.key_inputs = KeyInputs.current(toolchain, command, rootdir)
         self.run_dir = new_run_dir()
         self.lock_dir = lock_dir
         self.writable = True  # False after a write failed: reads go on
         self.stats = BuildStats()
-        self.records: dict[str, list[float]] = {}  # file -> [compile s, mtime_ns, size], for scheduling
         self._counter = 0
+        self._lock = threading.Lock()  # builds may run in run-ahead threads: counters stay exact
+        self._cancel = threading.local()  # this thread's build's cancel event
 
     def close(self) -> None:
         shutil.rmtree(self.run_dir, ignore_errors=True)
@@ -115,20 +114,16 @@ class Builder:
             return str(source)
 
     def _slot(self, source: Path) -> Path:
-        self._counter += 1
-        slot = self.run_dir / str(self._counter)
+        with self._lock:
+            self._counter += 1
+            slot = self.run_dir / str(self._counter)
         slot.mkdir()
         return slot / (source.stem or "test")
 
-    def build(self, source: Path) -> BuildResult:
-        arg = self.source_arg(source)
-        result = self._build(source, arg)
-        try:
-            st = source.stat()
-            self.records[arg] = [round(result.compile_seconds, 3), st.st_mtime_ns, st.st_size]
-        except OSError:
-            pass
-        return result
+    def build(self, source: Path, cancel: threading.Event | None = None) -> BuildResult:
+        """Build (or serve from the cache) one file; ``cancel`` from another thread kills the compile."""
+        self._cancel.event = cancel
+        return self._build(source, self.source_arg(source))
 
     def _build(self, source: Path, arg: str) -> BuildResult:
         try:
@@ -188,8 +183,9 @@ class Builder:
             self.store.discard(key)
             warnings.append(f"cache entry {key[:12]} was damaged (its binary does not match its hash); rebuilt")
             return None
-        self.stats.hits += 1
-        self.stats.saved_seconds += entry.meta.compile_seconds
+        with self._lock:
+            self.stats.hits += 1
+            self.stats.saved_seconds += entry.meta.compile_seconds
         result.warnings[:0] = warnings
         return result
 
@@ -242,7 +238,6 @@ class Builder:
     def _compile_uncached(self, source: Path, arg: str) -> BuildResult:
         target = self._slot(source)
         result, _ = self._compile(source, arg, target)
-        self.stats.uncached += 1
         return result
 
     def _compile(self, source: Path, arg: str, output: Path) -> tuple[BuildResult, Attempt | None]:
@@ -250,12 +245,14 @@ class Builder:
         attempt: Attempt | None = None
         for n in range(self.max_retries + 1):
             attempt = self._attempt(source, arg, output)
-            self.stats.compiled += 1
-            self.stats.compile_seconds += attempt.done.seconds
+            with self._lock:
+                self.stats.compiled += 1
+                self.stats.compile_seconds += attempt.done.seconds
             if not attempt.transient or n == self.max_retries:
                 break
             retries.append(f"attempt {n + 1} failed for a host reason ({attempt.problem}); retried")
-            self.stats.retries += 1
+            with self._lock:
+                self.stats.retries += 1
             time.sleep(min(0.25 * 2**n, 4.0))
         assert attempt is not None
         done = attempt.done
@@ -277,7 +274,7 @@ class Builder:
         produced = self.command.produced_path(arg)
         with (
             _source_lock(self.lock_dir, source) as marker,
-            _compile_slot(self.lock_dir, self.compile_jobs),
+            _compile_slot(self.lock_dir, self.compile_jobs, getattr(self._cancel, "event", None)),
             _restoring(Path(str(source) + ".c"), marker),
         ):
             done = run_bounded(
@@ -287,6 +284,7 @@ class Builder:
                 timeout=self.compile_timeout,
                 limit=self.output_limit,
                 die_with_parent=True,
+                cancel=getattr(self._cancel, "event", None),
             )
             if produced is not None:
                 made = self.rootdir / produced
@@ -406,13 +404,16 @@ class _compile_slot:
     the compile timeout fire on a compile that is merely waiting for a CPU.
     """
 
-    def __init__(self, lock_dir: Path | None, jobs: int) -> None:
+    def __init__(self, lock_dir: Path | None, jobs: int, cancel: threading.Event | None = None) -> None:
         self.locks = [FileLock(str(lock_dir / f"compile-slot-{n}.lock")) for n in range(jobs)] if lock_dir else []
         self.held: FileLock | None = None
+        self.cancel = cancel
 
     def __enter__(self) -> None:
         delay = 0.005
         while self.locks:
+            if self.cancel is not None and self.cancel.is_set():
+                raise Cancelled("the build was cancelled while waiting for a compile slot")
             for lock in self.locks:
                 try:
                     lock.acquire(timeout=0)

@@ -1,4 +1,4 @@
-"""Before any worker starts: how many of the files this run will collect must be compiled.
+"""Before any worker starts: which files this run will run, and which it will have to compile.
 
 The controller decides the worker count from it (see parallel.choose_workers);
 it uses the same key as the cache, computed from the files on disk.
@@ -6,6 +6,7 @@ it uses the same key as the cache, computed from the files on disk.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,18 @@ from .spec import SpecError, decode, parse, read_source
 from .toolchain import CompileCommand, Toolchain, ToolchainError, load_toolchain
 
 
-def forecast_misses(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]) -> int | None:
-    """How many distinct files this run will compile (None: cannot tell).
+@dataclass(frozen=True)
+class Forecast:
+    files: list[str]  # file nodeids (paths from the rootdir) this run will run, in no special order
+    misses: set[str]  # those of them that are not in the cache
+
+
+def forecast(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]) -> Forecast | None:
+    """Which files this run will run, and which of them it will compile (None: cannot tell).
 
     Counts a file only if the command line selects one of its items (``-k``,
     ``-m``, ``--deselect``, ``--ignore``/``--ignore-glob``, ``collect_ignore``,
-    ``norecursedirs``), it is not skipped as a whole, and its key is not in the cache.
+    ``norecursedirs``), and it is not skipped as a whole.
     """
     try:
         opts = settings.read(config)
@@ -32,27 +39,29 @@ def forecast_misses(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]
         return None  # pytest_configure reports it
     config.stash[preloaded] = toolchain  # pytest_configure reuses it
     roots = [Path(config.invocation_params.dir, arg.split("::", 1)[0]) for arg in config.args]
-    files = {path.resolve(): path for path in parallel.discover(config, roots, opts.files)}
+    found = {path.resolve(): path for path in parallel.discover(config, roots, opts.files)}
     selection = Selection.from_config(config)
     use_store = opts.use_cache and not opts.clear_cache
     store = Store(opts.cache_dir)
     builder_inputs = KeyInputs.current(toolchain, command, config.rootpath)
-    misses = 0
-    for real in files:
+    result = Forecast([], set())
+    for real in found:
         try:
-            arg = str(real.relative_to(config.rootpath))
+            nodeid = str(real.relative_to(config.rootpath))
         except ValueError:
-            arg = str(real)
+            nodeid = str(real)
         try:
             data = read_source(real)
             spec = parse(decode(data)) if (not selection.everything or b"SKIP" in data) else None
         except SpecError:
             continue  # becomes an erroring item, never a compile
         except OSError:
-            misses += 1
+            result.files.append(nodeid)
+            result.misses.add(nodeid)
             continue
-        if spec is not None and (skipped_whole(spec) or not selection.selects_any(arg, spec)):
+        if spec is not None and (skipped_whole(spec) or not selection.selects_any(nodeid, spec)):
             continue
-        if not use_store or not store.has(compute_key(builder_inputs, arg, data)):
-            misses += 1
-    return misses
+        result.files.append(nodeid)
+        if not use_store or not store.has(compute_key(builder_inputs, nodeid, data)):
+            result.misses.add(nodeid)
+    return result

@@ -6,9 +6,12 @@ the file reads its verdict from that one run (``WynFile.outcome``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
+import threading
+import time
 import traceback
 import warnings
 from collections.abc import Iterable
@@ -22,10 +25,13 @@ from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLoca
 from . import WynWarning, bless, formats, judge
 from .build import BuildResult
 from .names import item_names
-from .process import Completed, Limits, child_env, run_bounded
+from .process import Cancelled, Completed, Limits, child_env, run_bounded
+from .record import FileCosts
 from .report import source_excerpt
 from .session import WynSession, get_session
 from .spec import Block, Directive, Spec, SpecError, decode, parse, read_source
+
+Gate = contextlib.AbstractContextManager[Any]
 
 
 class WynFailure(AssertionError):
@@ -47,6 +53,8 @@ class FileOutcome:
     sections: list[tuple[str, str]] = field(default_factory=list)  # shown with every item of the file
     outputs: list[str] = field(default_factory=list)  # per item: what its run printed, its "stdout"
     updated: dict[int, str] = field(default_factory=dict)  # item index -> diff written by --wyn-update
+    seconds: float = 0.0  # what building, running and judging took
+    ahead: bool = False  # computed by run-ahead, before its first item asked
 
 
 class WynFile(pytest.File):
@@ -56,6 +64,7 @@ class WynFile(pytest.File):
     def collect(self) -> Iterable[pytest.Item]:
         self._outcome: FileOutcome | None = None
         self._consumed: set[int] = set()
+        self._ran_once = False  # run-ahead serves a file's first run only; reruns run in their turn
         self.spec = Spec()
         self.lines = []
         name = self.path.name[:-4] if self.path.name.endswith(".wyn") else self.path.name
@@ -110,10 +119,13 @@ class WynFile(pytest.File):
         time (pytest-rerunfailures, pytest-repeat, any plugin that calls
         ``runtestprotocol`` again) gets a fresh run: never a replay.
         """
+        item.real_duration = None
         if self._outcome is None or item.index in self._consumed:
             self._outcome = None
             self._consumed = set()
             self._outcome = self._compute(item)
+            if self._outcome.ahead:
+                item.real_duration = self._outcome.seconds  # it ran ahead: report what it took
         self._consumed.add(item.index)
         return self._outcome
 
@@ -155,17 +167,14 @@ class WynFile(pytest.File):
 
     def _compute(self, item: WynItem) -> FileOutcome:
         count = self.spec.item_count
+        ahead = get_session(self.config).run_ahead
         try:
-            return self._execute()
-        except Exception as exc:  # a bug of ours: one readable failure per item, not a traceback
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            verdict = judge.Verdict(
-                False,
-                f"internal error in pytest-wyn: {type(exc).__name__}: {exc}",
-                details=[f"(at {Path(where.filename).name}:{where.lineno}; please report it)"],
-            )
-            return FileOutcome(None, None, [verdict] * count, 0.0)
+            outcome = ahead.take(self) if ahead is not None and not self._ran_once else None
+            self._ran_once = True
+            return outcome if outcome is not None else self.execute()
         except BaseException as exc:
+            if ahead is not None:
+                ahead.abandon(self)
             # Interrupted from outside (pytest-timeout, Ctrl-C): the process group is already
             # killed. The interrupted item reports the interruption itself; the file's other
             # items say they did not run, and point at it.
@@ -179,12 +188,55 @@ class WynFile(pytest.File):
             self._consumed = {item.index}
             raise
 
-    def _execute(self) -> FileOutcome:
+    def execute(self, cancel: threading.Event | None = None, run_gate: Gate | None = None) -> FileOutcome:
+        """Build and run the file, and judge it: in the item's turn, or ahead of it in a thread.
+
+        ``cancel`` stops it (killing what it started) from another thread;
+        ``run_gate`` is held around the binary's run (a CPU slot of run-ahead).
+        """
+        started = time.monotonic()
+        try:
+            outcome = self._execute(cancel, run_gate)
+        except Cancelled:
+            raise
+        except Exception as exc:  # a bug of ours: one readable failure per item, not a traceback
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            verdict = judge.Verdict(
+                False,
+                f"internal error in pytest-wyn: {type(exc).__name__}: {exc}",
+                details=[f"(at {Path(where.filename).name}:{where.lineno}; please report it)"],
+            )
+            outcome = FileOutcome(None, None, [verdict] * self.spec.item_count, 0.0)
+        outcome.seconds = time.monotonic() - started
+        self._note_costs(outcome)
+        return outcome
+
+    def _note_costs(self, outcome: FileOutcome) -> None:
+        """What this file cost, for the next session's scheduling (record.py)."""
+        if outcome.build is None:
+            return
+        try:
+            st = self.path.stat()
+        except OSError:
+            return
+        run = outcome.run
+        get_session(self.config).record.note(
+            self.nodeid,
+            FileCosts(
+                round(outcome.build.compile_seconds, 3),
+                st.st_mtime_ns,
+                st.st_size,
+                round(run.seconds, 3) if run is not None else 0.0,
+                round(run.cpu_seconds, 3) if run is not None else 0.0,
+            ),
+        )
+
+    def _execute(self, cancel: threading.Event | None, run_gate: Gate | None) -> FileOutcome:
         session = get_session(self.config)
         spec = self.spec
         timeout = spec.timeout or session.settings.timeout
         builder = session.builder()
-        build = builder.build(self.path)
+        build = builder.build(self.path, cancel)
         outcome = FileOutcome(build, None, [], timeout)
         if build.ok and formats.without_progress(build.diagnostics).strip():
             # Warnings only: a failed build's diagnostics are in the failure report itself,
@@ -201,15 +253,17 @@ class WynFile(pytest.File):
         if not build.ok or build.binary is None:
             outcome.verdicts = [judge.compile_failure(build)] * count
             return outcome
-        run = run_bounded(
-            [str(build.binary)],
-            cwd=str(self.config.rootpath),
-            env=child_env(),
-            timeout=timeout,
-            limit=session.settings.max_output,
-            die_with_parent=True,
-            limits=Limits(cpu_seconds=math.ceil(2 * timeout), memory_bytes=session.settings.memory_limit),
-        )
+        with run_gate or contextlib.nullcontext():
+            run = run_bounded(
+                [str(build.binary)],
+                cwd=str(self.config.rootpath),
+                env=child_env(),
+                timeout=timeout,
+                limit=session.settings.max_output,
+                die_with_parent=True,
+                limits=Limits(cpu_seconds=math.ceil(2 * timeout), memory_bytes=session.settings.memory_limit),
+                cancel=cancel,
+            )
         outcome.run = run
         if spec.is_block_file:
             outcome.verdicts = judge.judge_blocks(spec, run, timeout, "\n".join(self.lines))
@@ -246,6 +300,7 @@ class WynItem(pytest.Item):
     line: int = 1  # 1-based
     index: int = 0  # position among the file's verdicts
     wyn_update: str = ""  # the diff --wyn-update wrote for this item's run, if any
+    real_duration: float | None = None  # its file's build and run, when they ran ahead of the item
 
     def _directives(self) -> Iterable[Directive]:
         return self.parent.spec.directives
@@ -269,8 +324,7 @@ class WynItem(pytest.Item):
         build = outcome.build
         self.user_properties[:] = [p for p in self.user_properties if not str(p[0]).startswith("wyn_")]
         if build is not None and not _xunit2(self.config):
-            builder = get_session(self.config).started_builder
-            cache_on = builder is not None and builder.store is not None
+            cache_on = get_session(self.config).cache_on
             self.user_properties.append(("wyn_cache", "hit" if build.cached else ("miss" if cache_on else "off")))
             self.user_properties.append(("wyn_compile_seconds", f"{build.compile_seconds:.3f}"))
             if build.retries:

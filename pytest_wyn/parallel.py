@@ -11,54 +11,73 @@ import fnmatch
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from .settings import DEFAULT_WORKERS, is_enabled
+from . import settings
+from .plan import DEFAULT_WORKER_STARTUP, plan_workers, work_of
+from .record import Record
 
-DEFAULTED = pytest.StashKey[int]()
-OWN_SCHEDULER = pytest.StashKey[bool]()
-RECORD_KEY = "wyn/files"
+if TYPE_CHECKING:
+    from .forecast import Forecast
+
+DEFAULTED = pytest.StashKey[int]()  # the worker count we chose, for pytest_xdist_auto_num_workers
+OWN_SCHEDULER = pytest.StashKey[bool]()  # the user chose no --dist: WynScheduling distributes
+RUN_AHEAD_ALLOWED = pytest.StashKey[bool]()  # nothing the user said asks for strictly serial runs
 
 
-def choose_workers(config: pytest.Config, workers_setting: str, misses: Callable[[], int | None]) -> None:
-    """Called before xdist's own pytest_cmdline_main.
+def choose_workers(config: pytest.Config, forecast: Callable[[], Forecast | None]) -> None:
+    """Called before xdist's own pytest_cmdline_main: our default, where the user gave none.
 
-    ``misses`` predicts how many files will need compiling: a worker costs
-    about half a second of CPU to start and collect, so a run the cache will
-    serve whole runs serially and a few misses start only as many workers.
+    The count is the one with the least predicted wall time (plan.py), from
+    what the forecast says will run and compile and what the record says each
+    file cost; files that will not compile cost only their runs.
     """
-    if not is_enabled(config) or not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput"):
         return
+    opts = settings.read(config)
     opt = config.option
+    has_xdist = config.pluginmanager.hasplugin("xdist")
+    user_serial = (
+        (has_xdist and opt.numprocesses is not None)
+        or not has_xdist  # -p no:xdist: strictly serial
+        or opt.usepdb
+        or getattr(opt, "trace", False)
+        or opt.capture == "no"
+        or opt.collectonly
+    )
+    config.stash[RUN_AHEAD_ALLOWED] = opts.run_ahead and not user_serial
+    if not has_xdist:
+        return
     if opt.dist != "no" or getattr(opt, "distload", False):
         return  # the user chose a distribution: theirs, unchanged, and no default workers
     config.stash[OWN_SCHEDULER] = True  # see schedule.WynScheduling: Wyn files whole, the rest as --dist load
     if opt.numprocesses is not None or getattr(opt, "tx", None) or opt.usepdb or opt.collectonly:
         return
-    wanted = _parse_workers(workers_setting)
+    ceiling = _parse_workers(opts.workers)
+    predicted = forecast()
+    if predicted is None:
+        return  # no compiler: pytest_configure says so
     named = _named_wyn_files(config.args, config.invocation_params.dir)
     if named is not None:
-        if named <= 1:
-            return
-        wanted = min(wanted, named) if wanted > 0 else named
-    predicted = misses()
-    if predicted is not None:
-        if predicted <= 1:
-            return
-        wanted = min(wanted, predicted) if wanted > 0 else min(os.cpu_count() or 1, predicted)
-    config.stash[DEFAULTED] = wanted
-    opt.numprocesses = "auto"  # resolved by pytest_xdist_auto_num_workers below
+        ceiling = min(ceiling, named)
+    costs = Record.read_early(config).files
+    work = work_of(predicted.files, predicted.misses, costs)
+    workers = plan_workers(work, os.cpu_count() or 1, ceiling, opts.run_ahead, DEFAULT_WORKER_STARTUP)
+    if workers:
+        config.stash[DEFAULTED] = workers
+        opt.numprocesses = "auto"  # resolved by pytest_xdist_auto_num_workers below
 
 
 def _parse_workers(text: str) -> int:
     if text.strip() == "auto":
-        return 0
+        return os.cpu_count() or 1
     try:
         value = int(text)
     except ValueError:
         raise pytest.UsageError(f"wyn_workers must be a number or auto, not {text!r}") from None
-    return max(value, 0) or DEFAULT_WORKERS
+    return max(value, 0) or settings.DEFAULT_WORKERS
 
 
 def auto_workers(config: pytest.Config) -> int | None:
@@ -105,21 +124,3 @@ def discover(config: pytest.Config, roots: list[Path], patterns: tuple[str, ...]
                     path = here / name
                     if path.is_file() and not ignored(collection_path=path, config=config):  # regular files only
                         yield path
-
-
-def file_priorities(record: dict[str, list[float]], root: Path) -> dict[str, list[float]]:
-    """Per file nodeid: [predicted compile seconds, 1.0 if probably a cache miss].
-
-    Computed once by the controller and sent to every worker, so that all
-    workers sort identically whatever happens to the files meanwhile.
-    """
-    out: dict[str, list[float]] = {}
-    for nodeid, fields in record.items():
-        try:
-            seconds, mtime_ns, size = float(fields[0]), int(fields[1]), int(fields[2])
-            st = (root / nodeid).stat()
-        except (OSError, ValueError, TypeError, IndexError):
-            continue
-        changed = st.st_mtime_ns != mtime_ns or st.st_size != size
-        out[nodeid] = [seconds, 1.0 if changed else 0.0]
-    return out

@@ -15,6 +15,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -23,6 +24,12 @@ from dataclasses import dataclass
 # After the main process exits, how long a child that inherited the pipe may
 # keep it open before we stop reading and kill the group.
 EXIT_GRACE_SECONDS = 0.2
+# How often a run that may be cancelled from another thread (run-ahead) looks for it.
+CANCEL_POLL_SECONDS = 0.05
+
+
+class Cancelled(Exception):
+    """Another thread asked a build or run to stop; what it started is already killed."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,7 @@ def run_bounded(
     limit: int,
     die_with_parent: bool = False,
     limits: Limits | None = None,
+    cancel: threading.Event | None = None,
 ) -> Completed:
     """Run argv to its end (or its timeout), then kill whatever is left of its process group.
 
@@ -142,7 +150,7 @@ def run_bounded(
     except OSError as exc:
         return Completed(None, None, False, b"", 0, 0.0, launch_error=f"{exc.strerror or exc} ({argv[0]})")
     try:
-        done = _collect(proc, start, timeout, limit)
+        done = _collect(proc, start, timeout, limit, cancel)
         return dataclasses.replace(done, limits=limits) if limits is not None else done
     except BaseException:
         # A foreign exception (pytest-timeout, Ctrl-C, SystemExit) unwinds through us:
@@ -154,7 +162,9 @@ def run_bounded(
         raise
 
 
-def _collect(proc: subprocess.Popen[bytes], start: float, timeout: float, limit: int) -> Completed:
+def _collect(
+    proc: subprocess.Popen[bytes], start: float, timeout: float, limit: int, cancel: threading.Event | None
+) -> Completed:
     """Read the child's output until it exits (or the deadline), then kill its group."""
     assert proc.stdout is not None
     buf = BoundedBuffer(limit)
@@ -180,6 +190,10 @@ def _collect(proc: subprocess.Popen[bytes], start: float, timeout: float, limit:
                     timed_out = exited_at is None
                     break
                 wait = deadline - now
+                if cancel is not None:
+                    if cancel.is_set():
+                        raise Cancelled("the run was cancelled")
+                    wait = min(wait, CANCEL_POLL_SECONDS)
                 if pidfd is None:
                     wait = min(wait, 0.001 if eof else 0.05)
                 elif exited_at is not None:

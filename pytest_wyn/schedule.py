@@ -27,7 +27,7 @@ def wyn_file_of(nodeid: str) -> str | None:
 class WynScheduling(LoadScopeScheduling):  # type: ignore[misc]
     """LoadScopeScheduling whose scope is the `.wyn` file, or the single test for anything else."""
 
-    def __init__(self, config: pytest.Config, log: Any, priorities: dict[str, list[float]]) -> None:
+    def __init__(self, config: pytest.Config, log: Any, priorities: dict[str, tuple[float, float]]) -> None:
         super().__init__(config, log)
         self.priorities = priorities
         self._sorted = False
@@ -52,7 +52,7 @@ class WynScheduling(LoadScopeScheduling):  # type: ignore[misc]
             first = position.get(next(iter(unit)), 0)
             if wyn_file_of(scope) is None:
                 return (0.0, 0.0, first)
-            seconds, miss = self.priorities.get(scope, [unknown_cost, 1.0])
+            seconds, miss = self.priorities.get(scope, (unknown_cost, 1.0))
             return (-miss, -seconds, first)
 
         units = sorted(self.workqueue.items(), key=rank)

@@ -1,16 +1,26 @@
-"""Per-session state, kept in ``config.stash``: settings, toolchain, store, builder."""
+"""Per-session state (settings, toolchain, store, locks, record, builder) and how a worker gets it.
+
+The controller (or the only process) loads everything once in ``start``;
+an xdist worker gets the resolved result through ``WorkerPayload``, so that
+every process uses the same compiler identity and the same checked cache path.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from .build import Builder
-from .cache import Store
+from .build import Builder, BuildStats, shared_lock_dir, sweep_run_dirs
+from .cache import CacheDirError, Store
+from .prefetch import RunAhead
+from .record import Record
 from .settings import Settings
-from .toolchain import CompileCommand, Toolchain
+from .toolchain import CompileCommand, Toolchain, ToolchainError, load_toolchain
+
+PRELOADED = pytest.StashKey[Toolchain]()  # the forecast loads the toolchain first; configure reuses it
 
 
 @dataclass
@@ -20,11 +30,12 @@ class WynSession:
     toolchain: Toolchain | None = None
     command: CompileCommand | None = None
     store: Store | None = None
-    store_ok: bool = False
     cache_problem: str = ""
     lock_dir: Path | None = None
     lock_problem: str = ""
-    order: dict[str, list[float]] = field(default_factory=dict)  # file nodeid -> scheduling priority
+    record: Record = field(default_factory=lambda: Record({}))
+    stats: BuildStats = field(default_factory=BuildStats)
+    run_ahead: RunAhead | None = None  # set while a one-process session runs files ahead
     _builder: Builder | None = None
 
     def builder(self) -> Builder:
@@ -35,18 +46,101 @@ class WynSession:
                 self.toolchain,
                 self.command,
                 self.rootdir,
-                self.store if self.store_ok else None,
-                self.settings.compile_timeout,
-                self.settings.compile_retries,
-                self.settings.max_output,
-                self.settings.compile_jobs,
+                self.store,
+                self.settings,
                 self.lock_dir,
             )
         return self._builder
 
+    def finish(self) -> None:
+        """Fold the builder's statistics in and remove its private directory."""
+        if self._builder is not None:
+            self.stats.add(asdict(self._builder.stats))
+            self._builder.close()
+            self._builder = None
+
     @property
-    def started_builder(self) -> Builder | None:
-        return self._builder
+    def cache_on(self) -> bool:
+        return self.store is not None and (self._builder is None or self._builder.store is not None)
+
+
+@dataclass(frozen=True)
+class WorkerPayload:
+    """What the controller resolved, for a worker (as pytest-mypy's MypyConfigStash)."""
+
+    toolchain: Toolchain
+    store: str  # resolved cache directory, "" when the cache is off
+    cache_problem: str
+    lock_dir: str  # "" when build locks are off
+
+    def serialized(self) -> dict[str, Any]:
+        return {**asdict(self), "toolchain": self.toolchain.to_json()}
+
+    @classmethod
+    def from_serialized(cls, data: dict[str, Any]) -> WorkerPayload:
+        return cls(Toolchain.from_json(data["toolchain"]), data["store"], data["cache_problem"], data["lock_dir"])
+
+
+def start(config: pytest.Config, opts: Settings) -> WynSession:
+    """Everything a session needs before collection; a worker takes it from its payload."""
+    session = WynSession(opts, config.rootpath)
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None and "wyn" in worker_input:
+        _from_payload(session, WorkerPayload.from_serialized(worker_input["wyn"]))
+        return session
+    if config.option.collectonly:
+        return session  # collection never compiles: no compiler needed
+    try:
+        session.toolchain = config.stash.get(PRELOADED, None) or load_toolchain(
+            opts.compiler_option, opts.compiler_ini, opts.compiler_env, config.rootpath
+        )
+        session.command = CompileCommand.parse(opts.compile_command, list(opts.compile_args), opts.compile_output)
+    except ToolchainError as exc:
+        raise pytest.UsageError(f"pytest-wyn: {exc}") from None
+    _open_store(session)
+    session.lock_dir, session.lock_problem = shared_lock_dir()
+    sweep_run_dirs()
+    session.record = Record.load(getattr(config, "cache", None))
+    return session
+
+
+def payload(session: WynSession) -> WorkerPayload | None:
+    if session.toolchain is None:
+        return None
+    return WorkerPayload(
+        session.toolchain,
+        str(session.store.root) if session.store is not None else "",
+        session.cache_problem,
+        str(session.lock_dir or ""),
+    )
+
+
+def _from_payload(session: WynSession, data: WorkerPayload) -> None:
+    opts = session.settings
+    session.toolchain = data.toolchain
+    session.command = CompileCommand.parse(opts.compile_command, list(opts.compile_args), opts.compile_output)
+    session.cache_problem = data.cache_problem
+    session.lock_dir = Path(data.lock_dir) if data.lock_dir else None
+    session.store = Store(Path(data.store)) if data.store else None
+
+
+def _open_store(session: WynSession) -> None:
+    opts = session.settings
+    if not opts.use_cache:
+        session.cache_problem = "disabled (--wyn-no-cache)"
+        return
+    store = Store(opts.cache_dir)
+    try:
+        store.prepare()
+        if opts.clear_cache:
+            store.clear()
+        store.sweep_staging()
+    except CacheDirError as exc:
+        raise pytest.UsageError(f"pytest-wyn: refusing the cache directory: {exc}") from None
+    except OSError as exc:
+        session.cache_problem = f"{opts.cache_dir} is not writable ({exc.strerror or exc}); running without the cache"
+        return
+    session.store = store
 
 
 SESSION_KEY = pytest.StashKey[WynSession]()

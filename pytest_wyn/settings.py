@@ -46,6 +46,12 @@ def add_options(parser: pytest.Parser) -> None:
         help=f"address-space limit of each test binary, or 'none' (default {DEFAULT_MEMORY_LIMIT})",
     )
     group.addoption(
+        "--wyn-no-run-ahead",
+        action="store_true",
+        default=False,
+        help="run every binary only when its test's turn comes (see wyn_run_ahead)",
+    )
+    group.addoption(
         "--wyn-update",
         nargs="?",
         const="expect",
@@ -94,6 +100,12 @@ def add_options(parser: pytest.Parser) -> None:
         default="",
         help=f"address-space limit of each test binary, or none (default {DEFAULT_MEMORY_LIMIT})",
     )
+    parser.addini(
+        "wyn_run_ahead",
+        type="bool",
+        default=True,
+        help="without workers, run upcoming files' binaries ahead, concurrently (default true)",
+    )
     parser.addini("wyn_update", type="string", default="", help="expect or all: as --wyn-update (normally unset)")
     parser.addini("wyn_max_output", type="string", default="", help="bytes of output kept per run (head + tail)")
     parser.addini("wyn_compile_jobs", type="string", default="", help="compiles at once (default: CPUs)")
@@ -130,6 +142,7 @@ class Settings:
     compile_jobs: int
     memory_limit: int | None  # bytes of address space per test binary; None: unlimited
     update: str | None  # --wyn-update: "expect", "all", or None
+    run_ahead: bool  # without workers, run upcoming files' binaries ahead, concurrently
 
 
 def _first(*values: str | None) -> str | None:
@@ -213,6 +226,9 @@ def read(config: pytest.Config) -> Settings:
             )
         ),
         memory_limit=memory_limit,
+        run_ahead=not opt("wyn_no_run_ahead")
+        and config.getini("wyn_run_ahead")
+        and env.get("PYTEST_WYN_RUN_AHEAD", "1") not in ("0", "no", "false"),
         update=_update_mode(_first(opt("wyn_update"), config.getini("wyn_update"), env.get("PYTEST_WYN_UPDATE"))),
     )
 

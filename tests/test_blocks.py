@@ -266,7 +266,7 @@ def test_fn_main_with_blocks_is_a_program_test_with_a_warning(wyn: WynProject) -
     result.stdout.fnmatch_lines(
         [
             "*test_main.wyn::test_main PASSED*",
-            "*test_main.wyn:5: this file has fn main, so Wyn ignores its 1 test block(s)*",
+            "*test_main.wyn:5: WynWarning: this file has fn main, so Wyn ignores its 1 test block(s)*",
         ]
     )
 

@@ -330,7 +330,7 @@ def test_typo_directive_warns(wyn: WynProject) -> None:
     wyn.write("test_a.wyn", '// EXPCT: hi\n// TODO: not a directive\nprintln("hi")\n')
     result = wyn.run()
     result.assert_outcomes(passed=1, warnings=1)
-    result.stdout.fnmatch_lines(["*test_a.wyn:1: unknown directive EXPCT: (did you mean EXPECT:?)*"])
+    result.stdout.fnmatch_lines(["*test_a.wyn:1: WynWarning: unknown directive EXPCT: (did you mean EXPECT:?)*"])
 
 
 def test_bad_directive_value_is_a_collection_error(wyn: WynProject) -> None:
@@ -388,8 +388,8 @@ def test_compile_error_points_at_the_wyn_line_in_both_forms(wyn: WynProject) -> 
         [
             "test_checker.wyn:2: compile error: Undefined variable 'missing'",
             "test_syntax.wyn:3: compile error: Type mismatch at line 3:0",
-            "> 2 | println(missing)",
-            '> 3 | var x: int = "s"',
+            "*2 | println(missing)",
+            '*3 | var x: int = "s"',
         ]
     )
     assert "Traceback" not in result.stdout.str()

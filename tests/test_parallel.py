@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -10,11 +11,14 @@ from pathlib import Path
 import pytest
 from conftest import STANDIN, WynProject
 
+from pytest_wyn.plan import DEFAULT_WORKER_STARTUP, plan_workers, work_of
+from pytest_wyn.record import FileCosts
+
 HELLO = '// EXPECT: hello\nprintln("hello")\n'
 
 
 def workers_line(out: str) -> str | None:
-    m = re.search(r"created: (\d+)/\d+ workers", out)
+    m = re.search(r"created: (\d+)/\d+ workers?", out)
     return m.group(1) if m else None
 
 
@@ -23,33 +27,77 @@ def three_files(wyn: WynProject) -> None:
         wyn.write(f"test_{n}.wyn", HELLO)
 
 
-def test_default_is_twelve_workers_with_loadfile(wyn: WynProject) -> None:
+def no_run_ahead(wyn: WynProject, extra: str = "") -> None:
+    """One process runs strictly serially: workers are then worth starting for several compiles."""
+    wyn.ini("wyn_run_ahead = false\n" + extra)
+
+
+def test_the_default_worker_count_is_the_plan_for_this_machine(wyn: WynProject) -> None:
     for n in range(14):
         wyn.write(f"test_{n}.wyn", HELLO)
+    no_run_ahead(wyn)
     result = wyn.run_subprocess()
     result.assert_outcomes(passed=14)
-    assert workers_line(result.stdout.str()) == "12"
+    cores = os.cpu_count() or 1
+    expected = plan_workers(work_of([f"test_{n}.wyn" for n in range(14)], {f"test_{n}.wyn" for n in range(14)}, {}),
+                            cores, 12, False, DEFAULT_WORKER_STARTUP)  # fmt: skip
+    assert expected >= 2
+    assert workers_line(result.stdout.str()) == str(expected)
 
 
 def test_workers_follow_the_forecast_of_cache_misses(wyn: WynProject) -> None:
     three_files(wyn)
+    no_run_ahead(wyn)
     result = wyn.run_subprocess()
-    assert workers_line(result.stdout.str()) == "3"  # three files to compile: three workers
+    assert workers_line(result.stdout.str()) is not None  # three files to compile: workers pay
     result = wyn.run_subprocess()
     result.assert_outcomes(passed=3)
     assert workers_line(result.stdout.str()) is None  # all cached: serial, no worker start-up
     wyn.write("test_0.wyn", HELLO + "\n")
+    result = wyn.run_subprocess()
+    assert workers_line(result.stdout.str()) is None  # one compile: a worker cannot pay for itself
+    # Two compiles the record says are slow: two workers pay for their start-up.
+    wyn.record_compile_seconds(3.0)
+    wyn.write("test_0.wyn", HELLO + "\n\n")
     wyn.write("test_1.wyn", HELLO + "\n")
     result = wyn.run_subprocess()
     assert workers_line(result.stdout.str()) == "2"
 
 
-def test_wyn_workers_setting(wyn: WynProject) -> None:
-    three_files(wyn)
-    wyn.ini("wyn_workers = 2\n")
+def test_wyn_workers_is_the_ceiling(wyn: WynProject) -> None:
+    for n in range(14):
+        wyn.write(f"test_{n}.wyn", HELLO)
+    no_run_ahead(wyn, "wyn_workers = 1\n")
     result = wyn.run_subprocess()
-    result.assert_outcomes(passed=3)
-    assert workers_line(result.stdout.str()) == "2"
+    result.assert_outcomes(passed=14)
+    assert workers_line(result.stdout.str()) is None
+
+
+def test_with_run_ahead_a_wyn_suite_needs_no_workers(wyn: WynProject) -> None:
+    for n in range(6):
+        wyn.write(f"test_{n}.wyn", HELLO)
+    result = wyn.run_subprocess()
+    result.assert_outcomes(passed=6)
+    assert workers_line(result.stdout.str()) is None
+
+
+@pytest.mark.parametrize(
+    ("cores", "files", "cached", "run_ahead", "expected"),
+    [
+        (16, 200, False, False, 12),  # a big cold suite on a big machine: the ceiling
+        (2, 200, False, False, 2),  # on two cores, more workers only cost start-up
+        (2, 200, True, False, 0),  # warm: nothing to compile, a worker cannot pay for itself
+        (2, 1, False, False, 0),  # one compile: no worker
+        (16, 200, False, True, 0),  # one process running ahead overlaps the same work for free
+    ],
+)
+def test_the_plan_minimises_predicted_wall_time(
+    cores: int, files: int, cached: bool, run_ahead: bool, expected: int
+) -> None:
+    names = [f"t{n}.wyn" for n in range(files)]
+    record = {n: FileCosts(1.2, 0, 0, 0.001, 0.001) for n in names}
+    work = work_of(names, set() if cached else set(names), record)
+    assert plan_workers(work, cores, 12, run_ahead, DEFAULT_WORKER_STARTUP) == expected
 
 
 def test_usual_escapes_run_serially(wyn: WynProject) -> None:
@@ -72,6 +120,7 @@ def test_explicit_user_choice_wins(wyn: WynProject) -> None:
 
 def test_small_selection_does_not_start_twelve_workers(wyn: WynProject) -> None:
     three_files(wyn)
+    no_run_ahead(wyn)
     result = wyn.run_subprocess("test_0.wyn", "test_1.wyn")
     result.assert_outcomes(passed=2)
     assert workers_line(result.stdout.str()) == "2"
@@ -83,11 +132,13 @@ def test_small_selection_does_not_start_twelve_workers(wyn: WynProject) -> None:
 
 
 def test_ide_worker_cap_is_honoured(wyn: WynProject, monkeypatch: pytest.MonkeyPatch) -> None:
-    three_files(wyn)
-    monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "2")
+    for n in range(14):
+        wyn.write(f"test_{n}.wyn", HELLO)
+    no_run_ahead(wyn)
+    monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "1")
     result = wyn.run_subprocess()
-    result.assert_outcomes(passed=3)
-    assert workers_line(result.stdout.str()) == "2"
+    result.assert_outcomes(passed=14)
+    assert workers_line(result.stdout.str()) == "1"
 
 
 def test_items_of_a_file_share_one_worker_compile_and_run(wyn: WynProject) -> None:
@@ -131,7 +182,7 @@ def test_workers_take_likely_misses_and_slow_compiles_first_serial_runs_keep_col
     record_file = wyn.path / ".pytest_cache" / "v" / "wyn" / "files"
     record = json.loads(record_file.read_text())
     for name, seconds in (("a", 0.1), ("b", 9.0), ("c", 3.0), ("d", 0.2), ("e", 5.0)):
-        record[f"test_{name}.wyn"][0] = seconds
+        record[f"test_{name}.wyn"]["compile_seconds"] = seconds
     record_file.write_text(json.dumps(record))
     result = wyn.run_subprocess("-n", "1", "-v")
     order = re.findall(r"PASSED (test_\w)\.wyn::", result.stdout.str())
@@ -225,7 +276,7 @@ def _warm_then_change(wyn: WynProject, names: list[str]) -> None:
     ],
 )
 def test_the_forecast_counts_only_what_the_command_line_selects(wyn: WynProject, args: list[str]) -> None:
-    wyn.ini("markers = slowpoke\n")
+    no_run_ahead(wyn, "markers = slowpoke\n")
     _warm_then_change(wyn, ["a", "b", "c"])
     wyn.write("test_a.wyn", "// MARK: slowpoke\n" + HELLO)
     result = wyn.run_subprocess(*args)
@@ -235,6 +286,7 @@ def test_the_forecast_counts_only_what_the_command_line_selects(wyn: WynProject,
 
 
 def test_the_forecast_skips_skipped_files_and_collect_ignore(wyn: WynProject) -> None:
+    no_run_ahead(wyn)
     _warm_then_change(wyn, ["a", "b", "c", "d"])
     wyn.write("test_b.wyn", "// SKIP: not today\n" + HELLO)
     wyn.write("test_c.wyn", "// SKIP: nor this\n" + HELLO)

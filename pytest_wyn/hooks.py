@@ -1,0 +1,205 @@
+"""The plugin objects pytest-wyn registers, one per role, each only where its role exists.
+
+As pytest's own ``LogXML`` and ``LFPlugin``: an object holds the session's
+state and its hooks, and is registered only when the plugin is on, so no hook
+has to ask first whether it should do anything.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import WynWarning, mistakes, settings
+from .items import WynFile, WynItem
+from .parallel import RUN_AHEAD_ALLOWED
+from .prefetch import RunAhead
+from .session import WynSession, payload
+
+
+class WynPlugin:
+    """Collection, reports and the end of the session: in every process, when ``--wyn``/``wyn = true``."""
+
+    def __init__(self, config: pytest.Config, state: WynSession) -> None:
+        self.config = config
+        self.state = state
+        self.is_worker = hasattr(config, "workerinput")
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.is_worker:
+            return
+        state = self.state
+        if state.cache_problem and "disabled" not in state.cache_problem:
+            self.config.issue_config_time_warning(WynWarning(f"pytest-wyn cache: {state.cache_problem}"), 2)
+        if state.lock_problem and state.toolchain is not None:
+            message = f"pytest-wyn: {state.lock_problem}; concurrent builds of one file may collide"
+            self.config.issue_config_time_warning(WynWarning(message), 2)
+
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> WynFile | None:
+        if file_path.suffix != ".wyn":
+            return None
+        if not parent.session.isinitpath(file_path):
+            patterns = self.state.settings.files
+            if not any(fnmatch.fnmatch(file_path.name, p) or fnmatch.fnmatch(str(file_path), p) for p in patterns):
+                return None
+        return WynFile.from_parent(parent, path=file_path)
+
+    def pytest_report_header(self) -> list[str]:
+        state = self.state
+        if state.toolchain is None:
+            return ["wyn: collection only (no compiler needed)"]
+        tc = state.toolchain
+        lines = [f"wyn: {tc.path} ({tc.version}; found by {tc.found_by})"]
+        cache = str(state.store.root) if state.store is not None else state.cache_problem
+        lines.append(f"wyn cache: {cache}")
+        return lines
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        if call.when == "call" and isinstance(item, WynItem):
+            if item.wyn_update:
+                report.wyn_update = item.wyn_update  # travels with the report, through xdist too
+            if item.real_duration is not None:
+                report.duration = item.real_duration  # its run, even when it ran ahead of the item
+        return report
+
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> Any:
+        if report.when == "call" and report.passed and update_of(report):
+            return "passed", "U", ("UPDATED", {"green": True})
+        return None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        """Without workers, and unless the user asked for strictly serial runs: run files ahead."""
+        if not self._runs_ahead(session):
+            return (yield)
+        files = list(dict.fromkeys(item.parent for item in session.items if isinstance(item, WynItem)))
+        self.state.builder()  # made here, once, not by the first of several threads
+        run_ahead = RunAhead(files, self.state.record.files, lambda: bool(session.shouldstop or session.shouldfail))
+        self.state.run_ahead = run_ahead
+        try:
+            return (yield)
+        finally:
+            self.state.run_ahead = None
+            run_ahead.close()
+
+    def _runs_ahead(self, session: pytest.Session) -> bool:
+        config = self.config
+        if self.is_worker or self.state.toolchain is None or not config.stash.get(RUN_AHEAD_ALLOWED, False):
+            return False
+        if config.pluginmanager.hasplugin("dsession"):
+            return False  # xdist distributes: the workers run the files
+        return any(isinstance(item, WynItem) for item in session.items)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        state = self.state
+        state.finish()
+        worker_output = getattr(self.config, "workeroutput", None)
+        if worker_output is not None:
+            worker_output["wyn_stats"] = asdict(state.stats)
+            worker_output["wyn_record"] = state.record.serialized_notes()
+            return
+        state.record.save(getattr(self.config, "cache", None))
+        if state.store is not None:
+            try:
+                state.store.evict(state.settings.cache_max_size)
+            except OSError:
+                pass
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        stats = self.state.stats
+        if self.is_worker or not (stats.compiled or stats.hits):
+            return
+        tr = terminalreporter
+        tr.section("wyn", sep="-", bold=False)
+        files = int(stats.compiled - stats.retries)
+        line = (
+            f"compiled {files} file(s) in {stats.compile_seconds:.1f} s, "
+            f"{int(stats.hits)} from the cache (saved {stats.saved_seconds:.1f} s of compiling)"
+        )
+        if stats.retries:
+            line += f", {int(stats.retries)} build(s) retried for host reasons"
+        tr.write_line(line)
+
+
+class XdistController:
+    """The xdist controller's part: the workers' payload, their statistics, our scheduler."""
+
+    def __init__(self, config: pytest.Config, state: WynSession, own_scheduler: bool) -> None:
+        self.config = config
+        self.state = state
+        self.own_scheduler = own_scheduler
+
+    def pytest_configure_node(self, node: Any) -> None:
+        data = payload(self.state)
+        if data is not None:
+            node.workerinput["wyn"] = data.serialized()
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        self.state.stats.add(output.get("wyn_stats", {}))
+        self.state.record.merge_notes(output.get("wyn_record", {}))
+
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        """Ours only where we chose the distribution: the user's --dist is theirs."""
+        if not self.own_scheduler or config.getvalue("dist") != "load":
+            return None
+        from .schedule import WynScheduling  # imports xdist internals: only here
+
+        return WynScheduling(config, log, self.state.record.priorities(config.rootpath))
+
+
+def update_of(report: pytest.TestReport) -> str:
+    return str(getattr(report, "wyn_update", "") or "")
+
+
+class UpdateLog:
+    """``--wyn-update``'s summary, as syrupy's --snapshot-update reports: every diff, then one line.
+
+    Registered on the controller (or the only process) when updating; the
+    diffs reach it with the reports, from workers too.
+    """
+
+    def __init__(self) -> None:
+        self.diffs: dict[str, str] = {}  # file nodeid -> diff
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        diff = update_of(report)
+        if diff and report.when == "call":
+            self.diffs.setdefault(report.nodeid.split("::", 1)[0], diff)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.diffs:
+            return
+        tr = terminalreporter
+        tr.section("wyn --wyn-update", sep="-", bold=False)
+        added = 0
+        for diff in self.diffs.values():
+            for line in diff.splitlines():
+                tr.write_line(line)
+                added += line.startswith("+") and not line.startswith("+++")
+        tr.write_line(f"updated {len(self.diffs)} file(s), {added} line(s); review the diff, then commit", green=True)
+
+
+class OffHint:
+    """With the plugin off: one line when a session found nothing but Wyn files were there."""
+
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+        if exitstatus not in (pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.USAGE_ERROR):
+            return
+        found = mistakes.wyn_file_hint(
+            config.args, config.invocation_params.dir, settings.DEFAULT_FILES, config.getini("norecursedirs")
+        )
+        if found is not None:
+            terminalreporter.write_line(
+                f"pytest-wyn: {found} is a Wyn test file, but pytest-wyn is off: "
+                "run `pytest --wyn`, or add `wyn = true` to your pytest configuration",
+                yellow=True,
+            )
