@@ -78,7 +78,9 @@ class WynPlugin:
         """Without workers, and unless the user asked for strictly serial runs: run files ahead."""
         if not self._runs_ahead(session):
             return (yield)
-        files = list(dict.fromkeys(item.parent for item in session.items if isinstance(item, WynItem)))
+        # Only files with an item that will run: a skipped file is never built, ahead or not.
+        runs = [item for item in session.items if isinstance(item, WynItem) and not _may_skip(item)]
+        files = list(dict.fromkeys(item.parent for item in runs))
         self.state.builder()  # made here, once, not by the first of several threads
         run_ahead = RunAhead(files, self.state.record.files, lambda: bool(session.shouldstop or session.shouldfail))
         self.state.run_ahead = run_ahead
@@ -153,6 +155,11 @@ class XdistController:
         from .schedule import WynScheduling  # imports xdist internals: only here
 
         return WynScheduling(config, log, self.state.record.priorities(config.rootpath))
+
+
+def _may_skip(item: pytest.Item) -> bool:
+    """A skip or skipif marker (whatever its condition): such an item runs in its turn, never ahead."""
+    return item.get_closest_marker("skip") is not None or item.get_closest_marker("skipif") is not None
 
 
 def update_of(report: pytest.TestReport) -> str:

@@ -650,6 +650,7 @@ RUNTIME = r"""
 #include <string.h>
 #include <signal.h>
 #include <unistd.h>
+#include <time.h>
 #ifndef WYN_RELEASE_FLAG
 #define WYN_RELEASE_FLAG 0
 #endif

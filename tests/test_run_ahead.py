@@ -1,0 +1,158 @@
+"""Issue 11: without workers, binaries run ahead concurrently, and nothing else changes."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import WynProject, processes_with, wait_until
+
+
+def logged(name: str, body: str) -> str:
+    """A program that logs its start and end (monotonic ns) around body, to see overlaps by events."""
+    return (
+        f'__c("struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); FILE *f = fopen(getenv(\\"RUNS\\"), \\"a\\"); '
+        f'fprintf(f, \\"start {name} %ld\\\\n\\", t.tv_sec * 1000000000L + t.tv_nsec); fclose(f);")\n'
+        f"{body}"
+        f'__c("struct timespec u; clock_gettime(CLOCK_MONOTONIC, &u); FILE *g = fopen(getenv(\\"RUNS\\"), \\"a\\"); '
+        f'fprintf(g, \\"end {name} %ld\\\\n\\", u.tv_sec * 1000000000L + u.tv_nsec); fclose(g);")\n'
+    )
+
+
+def intervals(log: Path) -> dict[str, tuple[int, int]]:
+    marks: dict[str, dict[str, int]] = {}
+    for line in log.read_text().splitlines():
+        kind, name, at = line.split()
+        marks.setdefault(name, {})[kind] = int(at)
+    return {name: (m["start"], m["end"]) for name, m in marks.items()}
+
+
+def overlapping(spans: dict[str, tuple[int, int]]) -> int:
+    """The most runs in progress at one moment."""
+    events = sorted([(s, 1) for s, _ in spans.values()] + [(e, -1) for _, e in spans.values()])
+    now = most = 0
+    for _, step in events:
+        now += step
+        most = max(most, now)
+    return most
+
+
+@pytest.fixture
+def runs_log(wyn: WynProject) -> Path:
+    log = wyn.path / "runs.log"
+    wyn.monkeypatch.setenv("RUNS", str(log))
+    return log
+
+
+def sleepers(wyn: WynProject, count: int, ms: int) -> None:
+    for n in range(count):
+        wyn.write(f"test_sleep{n}.wyn", logged(f"s{n}", f'__c("usleep({ms * 1000});")\n') + '// EXPECT: z\nprintln("z")\n')
+
+
+def test_sleeping_binaries_overlap_without_workers_and_not_with_n0(wyn: WynProject, runs_log: Path) -> None:
+    sleepers(wyn, 4, 400)
+    wyn.run_subprocess("-n", "0").assert_outcomes(passed=4)  # compiles, and records how each file runs
+    runs_log.unlink()
+    result = wyn.run_subprocess()
+    result.assert_outcomes(passed=4)
+    assert "created:" not in result.stdout.str()
+    assert overlapping(intervals(runs_log)) >= 3
+    runs_log.unlink()
+    wyn.run_subprocess("-n", "0").assert_outcomes(passed=4)
+    assert overlapping(intervals(runs_log)) == 1  # an explicit -n 0 stays strictly serial
+    for off in (["-p", "no:xdist"], ["--wyn-no-run-ahead"], ["-s"]):
+        runs_log.unlink()
+        wyn.run_subprocess(*off).assert_outcomes(passed=4)
+        assert overlapping(intervals(runs_log)) == 1, off
+
+
+def test_cpu_bound_binaries_are_not_packed_beyond_the_cores(wyn: WynProject, runs_log: Path) -> None:
+    spin = '__c("volatile unsigned long x = 0; for (unsigned long i = 0; i < 150000000UL; i++) x += i;")\n'
+    for n in range(6):
+        wyn.write(f"test_cpu{n}.wyn", logged(f"c{n}", spin))
+    wyn.run_subprocess("-n", "0").assert_outcomes(passed=6)  # the record learns they burn CPU
+    runs_log.unlink()
+    wyn.run_subprocess().assert_outcomes(passed=6)
+    assert overlapping(intervals(runs_log)) <= (os.cpu_count() or 1)
+
+
+MIXED = {
+    "test_a_sleep.wyn": '__c("usleep(300000);")\n// EXPECT: slept\nprintln("slept")\n',
+    "test_b_cpu.wyn": '__c("volatile unsigned long x = 0; for (unsigned long i = 0; i < 50000000UL; i++) x += i;")\nprintln("done")\n',
+    "test_c_fail.wyn": '// EXPECT: right\nprintln("wrong")\n',
+    "test_d_blocks.wyn": 'test "ok" {\n    println("fine")\n}\ntest "bad" {\n    assert_eq(1, 2)\n}\ntest "panics" {\n    panic("boom")\n}\ntest "never" {\n    assert(true)\n}\n',
+    "test_e_timeout.wyn": "// TIMEOUT: 0.5\nwhile true {\n}\n",
+    "test_f_crash.wyn": 'println("before")\n__c("raise(SIGSEGV);")\n',
+    "test_g_compile.wyn": "println(nope)\n",
+    "test_h_skip.wyn": "// SKIP: not today\nprintln(1)\n",
+    "test_i_xfail.wyn": "// XFAIL: known\nexit(3)\n",
+}
+
+
+def _normalised(out: str) -> list[str]:
+    """The report without what legitimately differs between two runs (times, temp paths)."""
+    keep = []
+    for line in out.splitlines():
+        if line.startswith(("platform ", "rootdir", "cachedir", "plugins:", "wyn cache", "configfile")):
+            continue
+        line = re.sub(r"\d+\.\d+s", "N.NNs", line)
+        line = re.sub(r"in \d+\.\d+ s|\(\d+KB, \d+ms\)|/tmp/\S+", "X", line)
+        line = re.sub(r"saved \d+\.\d+ s", "saved X", line)
+        keep.append(line)
+    return keep
+
+
+def test_results_are_identical_to_a_strictly_serial_run(wyn: WynProject) -> None:
+    for name, body in MIXED.items():
+        wyn.write(name, body)
+    wyn.run_subprocess("-n", "0")  # warm the cache: both runs below then read it alike
+    serial = wyn.run_subprocess("-n", "0", "-rA", "-v", "-p", "no:cacheprovider")
+    ahead = wyn.run_subprocess("-rA", "-v", "-p", "no:cacheprovider")
+    assert "created:" not in ahead.stdout.str()
+    assert serial.parseoutcomes() == ahead.parseoutcomes()
+    assert _normalised(serial.stdout.str()) == _normalised(ahead.stdout.str())
+
+
+def test_run_ahead_reports_each_files_real_duration(wyn: WynProject) -> None:
+    for n in range(3):
+        wyn.write(f"test_s{n}.wyn", '__c("usleep(400000);")\nprintln("z")\n')
+    wyn.run_subprocess("-n", "0")
+    wyn.run_subprocess("--junitxml=out.xml").assert_outcomes(passed=3)
+    times = [float(t) for t in re.findall(r'<testcase [^>]*time="([\d.]+)"', (wyn.path / "out.xml").read_text())]
+    assert len(times) == 3 and min(times) >= 0.4  # each its own run, though the later ones waited less
+
+
+def test_ctrl_c_kills_everything_started_ahead(wyn: WynProject) -> None:
+    tag = f"ahead{os.getpid()}"
+    for n in range(6):
+        wyn.write(f"test_{tag}_{n}.wyn", '__c("sleep(60);")\n')
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        cwd=wyn.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    assert wait_until(lambda: len(processes_with(f"test_{tag}_")) >= 2, 60), "nothing ran ahead"
+    os.killpg(proc.pid, signal.SIGINT)
+    out = proc.communicate(timeout=60)[0].decode()
+    assert "KeyboardInterrupt" in out
+    assert wait_until(lambda: processes_with(f"test_{tag}_") == [], 5), processes_with(tag)
+
+
+def test_exitfirst_starts_nothing_new_and_leaves_nothing_running(wyn: WynProject, runs_log: Path) -> None:
+    wyn.write("test_00_fails.wyn", '// EXPECT: right\nprintln("wrong")\n')
+    for n in range(1, 60):
+        wyn.write(f"test_{n:02d}.wyn", logged(f"f{n}", '__c("usleep(200000);")\n'))
+    wyn.run_subprocess("-n", "0", "--wyn-timeout=5", "-k", "not 00")  # warm everything but the failing file
+    runs_log.unlink()
+    result = wyn.run_subprocess("-x")
+    result.assert_outcomes(failed=1)
+    started = runs_log.read_text().count("start ") if runs_log.exists() else 0
+    assert started < 59  # only what was already under way when the failure was reported (then killed)
+    assert wait_until(lambda: processes_with("test_0") == [] and processes_with("test_1") == [], 5)
