@@ -4,6 +4,7 @@ and (where useful) in the environment: read once per session into a dataclass.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 from dataclasses import dataclass
@@ -143,6 +144,33 @@ class Settings:
     memory_limit: int | None  # bytes of address space per test binary; None: unlimited
     update: str | None  # --wyn-update: "expect", "all", or None
     run_ahead: bool  # without workers, run upcoming files' binaries ahead, concurrently
+
+    @classmethod
+    def defaults(cls, cache_dir: Path, **changes: object) -> Settings:
+        """Every setting at its default (for programs that drive the modules without pytest)."""
+        base = cls(
+            files=tuple(DEFAULT_FILES),
+            compiler_option=None,
+            compiler_ini=None,
+            compiler_env=None,
+            compile_command="",
+            compile_output=None,
+            compile_args=(),
+            timeout=DEFAULT_TIMEOUT,
+            compile_timeout=DEFAULT_COMPILE_TIMEOUT,
+            compile_retries=DEFAULT_RETRIES,
+            cache_dir=cache_dir,
+            use_cache=True,
+            clear_cache=False,
+            cache_max_size=parse_size(DEFAULT_CACHE_SIZE),
+            max_output=DEFAULT_OUTPUT_LIMIT,
+            workers=str(DEFAULT_WORKERS),
+            compile_jobs=os.cpu_count() or 1,
+            memory_limit=parse_size(DEFAULT_MEMORY_LIMIT),
+            update=None,
+            run_ahead=True,
+        )
+        return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 def _first(*values: str | None) -> str | None:

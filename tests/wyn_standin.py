@@ -25,6 +25,7 @@ The subset:
     test "name" { }, before_each { }, after_each { }
     import m / import a.b / import m as x / import { f } from m / self:: / root::
         (resolved with Wyn's search order; call as ``m.f()``, or ``x.f()``)
+    Time.sleep(ms)                                  the built-in Time module's sleep
     __c("raw C statement")                          stand-in only, for fault tests
 
 Behaviour that a runner can observe, as the real compiler:
@@ -551,6 +552,9 @@ class Compiler:
         if tok.kind == "ident":
             if t[i + 1].text == "(":
                 return self.call(t, i, self.mod, tok.text)
+            if tok.text == "Time" and t[i + 1].text == "." and t[i + 2].text == "sleep" and t[i + 3].text == "(":
+                args, j = self.args(t, i + 3)  # the built-in Time module: Time.sleep(ms)
+                return f"usleep((useconds_t)(({args[0][0]}) * 1000))", "void", j
             if t[i + 1].text == "." and t[i + 2].kind == "ident" and t[i + 3].text == "(":
                 key = self.mod.aliases.get(tok.text)
                 if key is None:

@@ -2,7 +2,9 @@
 
 A mix of the three kinds of test file (program, output, test blocks), some of
 them importing modules that import modules, all passing, all written in the
-Wyn subset that both the stand-in and real Wyn v1.20.0 accept.
+Wyn subset that both the stand-in and real Wyn v1.20.0 accept. As in a real
+suite, 5 % of the files take a while to run: half of them sleep (0.2-1.5 s,
+timers and channels in real suites), half of them burn CPU.
 """
 
 from __future__ import annotations
@@ -38,7 +40,16 @@ def generate(root: Path, files: int, real: str | None = None) -> list[Path]:
     for n in range(files):
         kind = n % 4
         path = tests / f"test_{n:04d}.wyn"
-        if kind == 0:
+        if n % 40 == 19:
+            ms = sleep_ms(n)
+            text = f'// EXPECT: slept {ms}\nTime.sleep({ms})\nprintln("slept {ms}")\n'
+        elif n % 40 == 39:
+            text = (
+                f"fn main() -> int {{\n    var i = 0\n    var s = 0\n    while i < {CPU_LOOP} {{\n"
+                f"        s = s + i % 7\n        i = i + 1\n    }}\n    if s != {_loop_sum()} {{\n"
+                f"        return 1\n    }}\n    return 0\n}}\n"
+            )
+        elif kind == 0:
             text = f"fn main() -> int {{\n    var x = {n} * 2\n    if x != {n * 2} {{\n        return 1\n    }}\n    return 0\n}}\n"
         elif kind == 1:
             text = f'// EXPECT: case {n}\n// EXPECT: {n * 3}\nprintln("case {n}")\nvar v = {n} * 3\nprintln(v)\n'
@@ -55,5 +66,21 @@ def generate(root: Path, files: int, real: str | None = None) -> list[Path]:
     return out
 
 
+CPU_LOOP = 100_000_000  # about 0.3 s of CPU at the stand-in's -O0
+
+
+def sleep_ms(n: int) -> int:
+    return 200 + (n * 37) % 1300
+
+
+def _loop_sum() -> int:
+    full, rest = divmod(CPU_LOOP, 7)
+    return full * 21 + rest * (rest - 1) // 2
+
+
+def slow_file(n: int) -> bool:
+    return n % 40 in (19, 39)
+
+
 def expected_items(files: int) -> int:
-    return sum({0: 1, 1: 1, 2: 5, 3: 2}[n % 4] for n in range(files))
+    return sum(1 if slow_file(n) else {0: 1, 1: 1, 2: 5, 3: 2}[n % 4] for n in range(files))

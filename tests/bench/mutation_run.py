@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Stale-verdict hunt: random mutations, then every verdict with the cache against without it.
 
+The cached run is the default one (run-ahead in one process, or the workers
+the plan starts); the uncached run is strictly serial (-n0), the reference.
+
     python tests/bench/mutation_run.py [--mutations 200] [--seed 1]
 
 Over a generated project whose tests import modules that import modules, it
@@ -148,8 +151,10 @@ class Project:
         if self.wyn_cc:
             env["WYN_CC"] = str(self.cc)
         report = self.root / "report.xml"
-        cmd = [sys.executable, "-m", "pytest", "-n0", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"]
-        cmd.append(f"--wyn-cache-dir={cache}" if cache else "--wyn-no-cache")
+        # With the cache: the default way (run-ahead, or the workers the plan chooses).
+        # Without: strictly serial (-n0), the reference every verdict is compared with.
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"]
+        cmd += [f"--wyn-cache-dir={cache}"] if cache else ["-n0", "--wyn-no-cache"]
         if self.args:
             cmd.append(f"--wyn-compile-args={self.args}")
         subprocess.run(cmd, cwd=self.root, env=env, capture_output=True, text=True, timeout=600)
