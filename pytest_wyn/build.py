@@ -8,6 +8,7 @@ leaves anything in the source tree that was not there before.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -15,6 +16,7 @@ import stat
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,6 +104,9 @@ class Builder:
         self._counter = 0
         self._lock = threading.Lock()  # builds may run in run-ahead threads: counters stay exact
         self._cancel = threading.local()  # this thread's build's cancel event
+        # Threads of this process queue here first, handed over at once; the file-lock slots
+        # (polled) then only arbitrate between processes and sessions.
+        self._local_slots = threading.BoundedSemaphore(self.compile_jobs)
 
     def close(self) -> None:
         shutil.rmtree(self.run_dir, ignore_errors=True)
@@ -272,9 +277,11 @@ class Builder:
     def _attempt(self, source: Path, arg: str, output: Path) -> Attempt:
         argv = self.command.argv(self.toolchain.path, arg, str(output))
         produced = self.command.produced_path(arg)
+        cancel = getattr(self._cancel, "event", None)
         with (
             _source_lock(self.lock_dir, source) as marker,
-            _compile_slot(self.lock_dir, self.compile_jobs, getattr(self._cancel, "event", None)),
+            _local_slot(self._local_slots, cancel),
+            _compile_slot(self.lock_dir, self.compile_jobs, cancel),
             _restoring(Path(str(source) + ".c"), marker),
         ):
             done = run_bounded(
@@ -427,6 +434,17 @@ class _compile_slot:
     def __exit__(self, *exc: object) -> None:
         if self.held is not None:
             self.held.release()
+
+
+@contextlib.contextmanager
+def _local_slot(slots: threading.BoundedSemaphore, cancel: threading.Event | None) -> Iterator[None]:
+    while not slots.acquire(timeout=0.05):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("the build was cancelled while waiting for a compile slot")
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 class _restoring:
