@@ -44,15 +44,15 @@ class RunAhead:
     def take(self, file: WynFile) -> FileOutcome | None:
         """The file's outcome, computed ahead (waiting for it if need be), or None: compute it now."""
         self._fill()
-        entry = self.started.pop(file, None)
+        entry = self.started.get(file)
         if entry is None:
             return None
         try:
-            outcome = entry[0].result()
+            outcome = entry[0].result()  # an interrupt here leaves the entry for abandon() and close()
         except Cancelled:
-            return None
-        finally:
-            self._fill()
+            outcome = None
+        self.started.pop(file, None)
+        self._fill()
         if outcome is not None:
             outcome.ahead = True
         return outcome
