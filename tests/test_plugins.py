@@ -91,14 +91,18 @@ def test_any_plugin_that_runs_the_protocol_again_runs_the_binary_again(marks: Wy
     assert len(marks.compiles()) == 1
 
 
+@pytest.mark.parametrize("serial", [True, False], ids=["n0", "run-ahead"])
 @pytest.mark.parametrize("method", ["signal", "thread"])
-def test_pytest_timeout_kills_the_binary_and_reports_the_interruption_once(wyn: WynProject, method: str) -> None:
-    tag = f"spin{os.getpid()}{method}"
+def test_pytest_timeout_kills_the_binary_and_reports_the_interruption_once(
+    wyn: WynProject, method: str, serial: bool
+) -> None:
+    tag = f"spin{os.getpid()}{method}{serial}"
     wyn.write(
         f"test_{tag}.wyn",
         'test "quick" {\n    assert(true)\n}\ntest "hangs" {\n    while true {\n    }\n}\n',
     )
-    result = wyn.run_subprocess("-n0", "--timeout=2", f"--timeout-method={method}", "-p", "no:cacheprovider")
+    mode = ["-n0"] if serial else []
+    result = wyn.run_subprocess(*mode, "--timeout=2", f"--timeout-method={method}", "-p", "no:cacheprovider")
     # The binary (named after the file) must not outlive pytest, whatever way pytest-timeout ends the run.
     assert wait_until(lambda: processes_with(tag) == [], 5), processes_with(tag)
     if method == "signal":
