@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback, TerminalRepr
 
 from . import WynWarning, bless, formats, judge
 from .build import BuildResult
+from .compat import TerminalRepr, failure_repr, setup_repr_method
 from .names import item_names
 from .process import Cancelled, Completed, Limits, child_env, run_bounded
 from .record import FileCosts
@@ -350,10 +350,11 @@ class WynItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def _repr_failure_py(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> TerminalRepr:
-        # pytest renders errors raised in setup through this (private) method, not repr_failure.
+        # pytest renders errors raised in setup through this private method (see compat.py).
         if isinstance(excinfo.value, WynFailure):
             return self._repr(excinfo.value.verdict)
-        return super()._repr_failure_py(excinfo, style)
+        result: TerminalRepr = setup_repr_method(pytest.Item)(self, excinfo, style)
+        return result
 
     def _repr(self, verdict: judge.Verdict) -> TerminalRepr:
         session = get_session(self.config)
@@ -483,9 +484,3 @@ class WynInvalidFile(WynItem):
         path, line = self._location(verdict, get_session(self.config))
         return failure_repr([f"{path}:{line}: {verdict.message}"], path, line, verdict.message)
 
-
-def failure_repr(lines: list[str], path: str, line: int, message: str) -> TerminalRepr:
-    """A repr that survives xdist's serialisation and gives pytest a crash line for summaries."""
-    entry = ReprEntryNative(["\n".join(lines) + "\n"])
-    crash = ReprFileLocation(path, line, message)
-    return ExceptionChainRepr([(ReprTraceback([entry], None, "native"), crash, None)])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from .compat import compile_expression
 from .names import item_names
 from .spec import Spec
 
@@ -52,11 +53,8 @@ class Selection:
 def _compile(text: str, *, substring: bool) -> Matcher | None:
     if not text.strip():
         return None
-    try:
-        from _pytest.mark.expression import Expression  # pytest's own -k/-m grammar
-
-        expression = Expression.compile(text)
-    except (ImportError, SyntaxError):
+    evaluate = compile_expression(text)
+    if evaluate is None:
         return None  # pytest reports a bad expression itself; the forecast just counts everything
 
     def matches(names: set[str]) -> bool:
@@ -65,7 +63,7 @@ def _compile(text: str, *, substring: bool) -> Matcher | None:
                 return any(name.lower() in n.lower() for n in names)
             return name in names
 
-        return bool(expression.evaluate(one))
+        return evaluate(one)
 
     return matches
 

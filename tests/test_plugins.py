@@ -299,3 +299,21 @@ def test_pytest_html_shows_each_blocks_own_output(wyn: WynProject) -> None:
     html = (wyn.path / "report.html").read_text()
     assert html.count("said by one") == 1
     assert "assert failed" in html
+
+
+def test_failures_keep_their_location_and_text_through_xdist(wyn: WynProject) -> None:
+    """compat.failure_repr: the structure xdist serialises (reprcrash + reprtraceback) survives -n 2."""
+    wyn.write("test_wrong.wyn", '// EXPECT: right\nprintln("wrong")\n')
+    (wyn.path / "test_latin1.wyn").write_bytes(b'println("caf\xe9")\n')
+    for args in (["-n", "0"], ["-n", "2"]):
+        result = wyn.run_subprocess(*args, "-rfE")
+        result.assert_outcomes(failed=1, errors=1)
+        result.stdout.fnmatch_lines_random(
+            [
+                "test_wrong.wyn:1: output line 1 differs from EXPECT at line 1",
+                "test_latin1.wyn:1: cannot collect: the file is not valid UTF-8 (byte 12: 0xe9)",
+                "FAILED test_wrong.wyn::test_wrong - output line 1 differs from EXPECT at line 1",
+                "ERROR test_latin1.wyn::test_latin1 - cannot collect: the file is not valid UT*",
+            ]
+        )
+        assert "Traceback" not in result.stdout.str()

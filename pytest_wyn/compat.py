@@ -1,0 +1,52 @@
+"""The private pytest APIs pytest-wyn needs, in one place, each with why.
+
+- ``failure_repr``: a failure built from pytest's own repr classes. xdist
+  keeps a failure's structure (and the summary's ``path:line: message`` crash
+  line) across processes only for reprs that have ``reprtraceback`` and
+  ``reprcrash``; a plain string would lose the location.
+- ``setup_repr_hook``: pytest renders an exception raised in *setup* through
+  ``Item._repr_failure_py``, not through the public ``repr_failure``; an item
+  that errors in setup (an unreadable file) needs it to show a readable text.
+- ``compile_expression``: pytest's own ``-k``/``-m`` grammar, for predicting
+  before collection which items a command line selects (the worker forecast).
+  If a pytest release moves it, the forecast simply counts every file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback, TerminalRepr
+
+__all__ = ["TerminalRepr", "compile_expression", "failure_repr", "setup_repr_method"]
+
+SETUP_REPR_METHOD = "_repr_failure_py"
+
+
+def failure_repr(lines: list[str], path: str, line: int, message: str) -> TerminalRepr:
+    """A repr that survives xdist's serialisation and gives pytest a crash line for summaries."""
+    entry = ReprEntryNative(["\n".join(lines) + "\n"])
+    crash = ReprFileLocation(path, line, message)
+    return ExceptionChainRepr([(ReprTraceback([entry], None, "native"), crash, None)])
+
+
+def setup_repr_method(cls: type[Any]) -> Callable[..., Any]:
+    """The base class's private setup-phase repr method, for an override to fall back on."""
+    method: Callable[..., Any] = getattr(cls, SETUP_REPR_METHOD)
+    return method
+
+
+def compile_expression(text: str) -> Callable[[Callable[..., bool]], bool] | None:
+    """pytest's -k/-m expression as a function of a matcher, or None if it cannot be had."""
+    try:
+        from _pytest.mark.expression import Expression
+
+        expression = Expression.compile(text)
+    except (ImportError, SyntaxError):
+        return None
+
+    def evaluate(matcher: Callable[..., bool]) -> bool:
+        return bool(expression.evaluate(matcher))
+
+    return evaluate
