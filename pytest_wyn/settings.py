@@ -9,6 +9,7 @@ import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import platformdirs
 import pytest
@@ -65,57 +66,31 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption("--wyn-cache-clear", action="store_true", default=False, help="empty the compile cache first")
 
-    parser.addini("wyn", type="bool", default=False, help="collect .wyn test files (as --wyn)")
-    parser.addini("wyn_files", type="args", default=DEFAULT_FILES, help="glob patterns of Wyn test files")
-    parser.addini("wyn_compiler", type="string", default="", help="path of the Wyn compiler")
-    parser.addini(
-        "wyn_compile_command",
-        type="string",
-        default="",
-        help="compile command with {compiler} {args} {source} {output}",
-    )
-    parser.addini(
-        "wyn_compile_output",
-        type="string",
-        default="",
-        help="where the binary appears when the command has no {output} (e.g. {source}.out)",
-    )
-    parser.addini("wyn_compile_args", type="args", default=[], help="extra compiler arguments")
-    parser.addini(
-        "wyn_timeout", type="string", default="", help=f"per-test run timeout in s (default {DEFAULT_TIMEOUT:g})"
-    )
-    parser.addini("wyn_compile_timeout", type="string", default="", help="per-file compile timeout in s")
-    parser.addini(
-        "wyn_compile_retries",
-        type="string",
-        default="",
-        help=f"retries of host-resource build failures (default {DEFAULT_RETRIES})",
-    )
-    parser.addini("wyn_cache_dir", type="string", default="", help="compile cache directory")
-    parser.addini(
-        "wyn_cache_max_size", type="string", default="", help=f"cache size cap (default {DEFAULT_CACHE_SIZE})"
-    )
-    parser.addini(
-        "wyn_memory_limit",
-        type="string",
-        default="",
-        help=f"address-space limit of each test binary, or none (default {DEFAULT_MEMORY_LIMIT})",
-    )
-    parser.addini(
-        "wyn_run_ahead",
-        type="bool",
-        default=True,
-        help="without workers, run upcoming files' binaries ahead, concurrently (default true)",
-    )
-    parser.addini("wyn_update", type="string", default="", help="expect or all: as --wyn-update (normally unset)")
-    parser.addini("wyn_max_output", type="string", default="", help="bytes of output kept per run (head + tail)")
-    parser.addini("wyn_compile_jobs", type="string", default="", help="compiles at once (default: CPUs)")
-    parser.addini(
-        "wyn_workers",
-        type="string",
-        default="",
-        help=f"default xdist workers: a number or auto (default {DEFAULT_WORKERS})",
-    )
+    for name, kind, default, text in INI:
+        parser.addini(name, type=kind, default=default, help=text)
+
+
+# Each ini setting: name, type, default, help. Its --wyn-* option and PYTEST_WYN_* variable, where it
+# has them, are read in ``read`` below; the README's configuration table lists all four.
+INI: tuple[tuple[str, Literal["string", "args", "bool"], Any, str], ...] = (
+    ("wyn", "bool", False, "collect .wyn test files (as --wyn)"),
+    ("wyn_files", "args", DEFAULT_FILES, "glob patterns of Wyn test files"),
+    ("wyn_compiler", "string", "", "path of the Wyn compiler"),
+    ("wyn_compile_command", "string", "", "compile command with {compiler} {args} {source} {output}"),
+    ("wyn_compile_output", "string", "", "where the binary appears when the command has no {output}"),
+    ("wyn_compile_args", "args", [], "extra compiler arguments"),
+    ("wyn_timeout", "string", "", f"per-test run timeout in s (default {DEFAULT_TIMEOUT:g})"),
+    ("wyn_compile_timeout", "string", "", f"per-file compile timeout in s (default {DEFAULT_COMPILE_TIMEOUT:g})"),
+    ("wyn_compile_retries", "string", "", f"retries of host-resource build failures (default {DEFAULT_RETRIES})"),
+    ("wyn_cache_dir", "string", "", "compile cache directory"),
+    ("wyn_cache_max_size", "string", "", f"cache size cap (default {DEFAULT_CACHE_SIZE})"),
+    ("wyn_memory_limit", "string", "", f"address space per test binary, or none (default {DEFAULT_MEMORY_LIMIT})"),
+    ("wyn_run_ahead", "bool", True, "without workers, run upcoming files' binaries ahead (default true)"),
+    ("wyn_update", "string", "", "expect or all: as --wyn-update (normally unset)"),
+    ("wyn_max_output", "string", "", "bytes of output kept per run (head + tail)"),
+    ("wyn_compile_jobs", "string", "", "compiles at once (default: CPUs)"),
+    ("wyn_workers", "string", "", f"most xdist workers started by default: N or auto (default {DEFAULT_WORKERS})"),
+)
 
 
 def is_enabled(config: pytest.Config) -> bool:

@@ -229,5 +229,3 @@ class CompileCommand:
             "{stem}", source[:-4] if source.endswith(".wyn") else source
         )
 
-    def describe(self) -> str:
-        return " ".join(shlex.quote(t) for t in self.template) + (" + " + " ".join(self.args) if self.args else "")
