@@ -172,3 +172,23 @@ def test_expect_lines_of_a_block_file_and_a_bless_round_trip(real: WynProject) -
     result.stdout.fnmatch_lines(["test_out.wyn::test_out UPDATED*", "updated 1 file(s), 1 line(s)*"])
     assert "// EXPECT: 6\n// EXPECT: new\n" in (real.path / "test_out.wyn").read_text()
     real.run().assert_outcomes(passed=3)
+
+
+@pytest.mark.parametrize(
+    ("winner", "loser"),
+    [
+        ("tests/m.wyn", "modules/m.wyn"),  # the entry file's directory before ./modules
+        ("m.wyn", "modules/m.wyn"),  # the working directory before ./modules (the parent of tests/ is ".")
+        ("modules/m.wyn", "wyn_modules/m.wyn"),
+        ("wyn_modules/m.wyn", "stdlib/m.wyn"),
+    ],
+)
+def test_deps_finds_the_module_real_wyn_compiles(real: WynProject, winner: str, loser: str) -> None:
+    """deps.py's search order against the real compiler's: the module it keys on is the one compiled."""
+    from pytest_wyn.deps import resolve
+
+    for where, value in ((winner, 1), (loser, 2)):
+        real.write(where, f"pub fn f() -> int {{\n    return {value}\n}}\n")
+    real.write("tests/test_imp.wyn", "import m\n// EXPECT: 1\nprintln(m.f())\n")
+    real.run().assert_outcomes(passed=1)
+    assert os.path.normpath(resolve("m", "tests", real.path) or "") == os.path.normpath(winner)

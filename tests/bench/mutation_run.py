@@ -40,14 +40,16 @@ class Project:
         (root / "modules").mkdir()
         (root / "pytest.ini").write_text("[pytest]\nwyn = true\ntestpaths = tests\n")
         # Two builds of the compiler: B rounds integer division down instead of towards zero.
-        self.compiler_a = root / "tools" / "wyn_a.py"
-        self.compiler_b = root / "tools" / "wyn_b.py"
-        self.compiler_a.parent.mkdir()
-        text = STANDIN.read_text()
-        self.compiler_a.write_text(text)
+        for which in ("a", "b"):
+            shutil.copytree(STANDIN.parent / "standin", root / "tools" / which / "standin")
+            shutil.copy(STANDIN, root / "tools" / which / "wyn_standin.py")
+        self.compiler_a = root / "tools" / "a" / "wyn_standin.py"
+        self.compiler_b = root / "tools" / "b" / "wyn_standin.py"
+        generator = root / "tools" / "b" / "standin" / "compiler.py"
+        text = generator.read_text()
         floor = "return mod ? a % b : a / b;"
         assert floor in text
-        self.compiler_b.write_text(
+        generator.write_text(
             text.replace(floor, "return mod ? a % b : (a / b - ((a % b != 0) && ((a < 0) != (b < 0))));")
         )
         self.cc = root / "tools" / "flagcc"
