@@ -18,6 +18,7 @@ from . import WynWarning, mistakes, settings
 from .items import WynFile, WynItem
 from .parallel import RUN_AHEAD_ALLOWED
 from .prefetch import RunAhead
+from .record import InFlight
 from .session import WynSession, payload
 
 
@@ -33,6 +34,15 @@ class WynPlugin:
         if self.is_worker:
             return
         state = self.state
+        if state.toolchain is not None and not self.config.pluginmanager.hasplugin("dsession"):
+            state.in_flight = InFlight(getattr(self.config, "cache", None))
+            died = state.in_flight.left_over()
+            if died:
+                message = (
+                    f"pytest-wyn: the previous session ended abruptly while running {', '.join(died)}: "
+                    "a test binary may have killed pytest itself (run that file alone with -n 1 to see it)"
+                )
+                self.config.issue_config_time_warning(WynWarning(message), 2)
         if state.cache_problem and "disabled" not in state.cache_problem:
             self.config.issue_config_time_warning(WynWarning(f"pytest-wyn cache: {state.cache_problem}"), 2)
         if state.lock_problem and state.toolchain is not None:
@@ -102,6 +112,8 @@ class WynPlugin:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         state = self.state
         state.finish()
+        if state.in_flight is not None:
+            state.in_flight.close()
         worker_output = getattr(self.config, "workeroutput", None)
         if worker_output is not None:
             worker_output["wyn_stats"] = asdict(state.stats)

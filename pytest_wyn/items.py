@@ -195,6 +195,9 @@ class WynFile(pytest.File):
         ``run_gate`` is held around the binary's run (a CPU slot of run-ahead).
         """
         started = time.monotonic()
+        in_flight = get_session(self.config).in_flight
+        if in_flight is not None:
+            in_flight.started(self.nodeid)
         try:
             outcome = self._execute(cancel, run_gate)
         except Cancelled:
@@ -207,6 +210,9 @@ class WynFile(pytest.File):
                 details=[f"(at {Path(where.filename).name}:{where.lineno}; please report it)"],
             )
             outcome = FileOutcome(None, None, [verdict] * self.spec.item_count, 0.0)
+        finally:
+            if in_flight is not None:
+                in_flight.finished(self.nodeid)
         outcome.seconds = time.monotonic() - started
         self._note_costs(outcome)
         return outcome

@@ -9,6 +9,8 @@ a verdict, so a stale or damaged record costs time, never correctness.
 from __future__ import annotations
 
 import json
+import os
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -103,3 +105,58 @@ class Record:
             nodeid: (costs.compile_seconds, 1.0 if costs.changed(root, nodeid) else 0.0)
             for nodeid, costs in self.files.items()
         }
+
+
+IN_FLIGHT_KEY = "wyn/in-flight"
+
+
+class InFlight:
+    """Which files this process is building or running, kept in pytest's cache while they are.
+
+    A test binary that kills pytest itself leaves nothing to report it; the next
+    session finds this note and says which files were running when it happened.
+    """
+
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+        self.files: dict[str, None] = {}
+        self.lock = threading.Lock()
+
+    def left_over(self) -> list[str]:
+        """What a session that died left in flight (read before this session writes)."""
+        data = self.cache.get(IN_FLIGHT_KEY, None) if self.cache is not None else None
+        if not isinstance(data, dict) or data.get("pid") == os.getpid() or _alive(data.get("pid")):
+            return []
+        return [str(f) for f in data.get("files", [])]
+
+    def started(self, nodeid: str) -> None:
+        with self.lock:
+            self.files[nodeid] = None
+            self._write()
+
+    def finished(self, nodeid: str) -> None:
+        with self.lock:
+            self.files.pop(nodeid, None)
+            self._write()
+
+    def close(self) -> None:
+        with self.lock:
+            self.files.clear()
+            if self.cache is not None:
+                self.cache.set(IN_FLIGHT_KEY, {})
+
+    def _write(self) -> None:
+        if self.cache is not None:
+            self.cache.set(IN_FLIGHT_KEY, {"pid": os.getpid(), "files": list(self.files)})
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

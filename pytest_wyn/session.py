@@ -16,7 +16,7 @@ import pytest
 from .build import Builder, BuildStats, shared_lock_dir, sweep_run_dirs
 from .cache import CacheDirError, Store
 from .prefetch import RunAhead
-from .record import Record
+from .record import InFlight, Record
 from .settings import Settings
 from .toolchain import CompileCommand, Toolchain, ToolchainError, load_toolchain
 
@@ -36,6 +36,7 @@ class WynSession:
     record: Record = field(default_factory=lambda: Record({}))
     stats: BuildStats = field(default_factory=BuildStats)
     run_ahead: RunAhead | None = None  # set while a one-process session runs files ahead
+    in_flight: InFlight | None = None  # without xdist: which files are being built or run
     _builder: Builder | None = None
 
     def builder(self) -> Builder:

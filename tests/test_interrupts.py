@@ -95,3 +95,19 @@ def test_memory_limit_is_applied_and_named_when_a_binary_crashes_under_it(wyn: W
     )
     wyn.run("--wyn-memory-limit=none").assert_outcomes(passed=1)
     wyn.run().assert_outcomes(passed=1)  # the default leaves room for ordinary tests
+
+
+@pytest.mark.parametrize("mode", [["-n", "0"], []], ids=["serial", "run-ahead"])
+def test_a_binary_that_kills_pytest_itself_is_named_by_the_next_session(wyn: WynProject, mode: list[str]) -> None:
+    wyn.write("test_killer.wyn", '__c("kill(getppid(), SIGKILL);")\n')
+    wyn.write("test_fine.wyn", "fn main() -> int {\n    return 0\n}\n")
+    first = wyn.run_subprocess(*mode, timeout=120)
+    assert first.ret == -signal.SIGKILL  # pytest itself was killed: it could say nothing
+    wyn.write("test_killer.wyn", "fn main() -> int {\n    return 0\n}\n")
+    second = wyn.run_subprocess(*mode, timeout=120)
+    second.assert_outcomes(passed=2, warnings=1)
+    second.stdout.fnmatch_lines(
+        ["*the previous session ended abruptly while running test_killer.wyn*: a test binary may have killed pytest*"]
+    )
+    third = wyn.run_subprocess(*mode, timeout=120)
+    third.assert_outcomes(passed=2)  # said once: a session that finished leaves nothing in flight
