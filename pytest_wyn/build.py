@@ -35,7 +35,7 @@ from .cache import (
     secure_dir,
 )
 from .formats import has_diagnostic, host_failure, strip_ansi
-from .process import Cancelled, Completed, child_env, run_bounded
+from .process import Cancelled, Completed, child_env, pid_alive, run_bounded
 from .settings import Settings
 from .spec import SpecError, read_source
 from .toolchain import CompileCommand, Toolchain
@@ -364,21 +364,12 @@ def sweep_run_dirs(max_age: float = 86400.0) -> int:
             continue
         pid_text = path.name[len(RUN_DIR_PREFIX) :].split("-", 1)[0]
         # A directory of an older layout has no pid in its name: by age only.
-        dead = not _alive(int(pid_text)) if pid_text.isdigit() else time.time() - st.st_mtime > max_age
+        dead = not pid_alive(int(pid_text)) if pid_text.isdigit() else time.time() - st.st_mtime > max_age
         if dead:
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
     return removed
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _source_lock:

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .process import pid_alive
+
 RECORD_KEY = "wyn/files"
 DEFAULT_COMPILE_SECONDS = 1.3  # Wyn v1.20.0 on 2 cores, for a file never compiled here
 DEFAULT_RUN_SECONDS = 0.05
@@ -125,7 +127,8 @@ class InFlight:
     def left_over(self) -> list[str]:
         """What a session that died left in flight (read before this session writes)."""
         data = self.cache.get(IN_FLIGHT_KEY, None) if self.cache is not None else None
-        if not isinstance(data, dict) or data.get("pid") == os.getpid() or _alive(data.get("pid")):
+        pid = data.get("pid") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(pid, int) or pid == os.getpid() or pid_alive(pid):
             return []
         return [str(f) for f in data.get("files", [])]
 
@@ -149,14 +152,3 @@ class InFlight:
         if self.cache is not None:
             self.cache.set(IN_FLIGHT_KEY, {"pid": os.getpid(), "files": list(self.files)})
 
-
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
