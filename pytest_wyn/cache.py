@@ -23,66 +23,11 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .deps import module_deps
-from .spec import SpecError, read_source
-from .toolchain import CompileCommand, Toolchain, c_compiler_choice
-
-FORMAT_VERSION = "pytest-wyn-cache-1"
 STAGING_MAX_AGE = 3600.0
 
 
 class CacheDirError(Exception):
     """The cache directory is unsafe to run binaries from (someone else can write it)."""
-
-
-@dataclass(frozen=True)
-class KeyInputs:
-    """Everything a compile's result depends on, except the file itself."""
-
-    toolchain: str  # Toolchain.identity
-    command: str
-    c_compiler: str
-    cwd: Path
-
-    @classmethod
-    def current(cls, toolchain: Toolchain, command: CompileCommand, cwd: Path) -> KeyInputs:
-        described = f"{command.template!r} {command.args!r} {command.output_template!r}"
-        return cls(toolchain.identity, described, c_compiler_choice(cwd), cwd)
-
-
-def _digest_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def compute_key(inputs: KeyInputs, source: str, source_bytes: bytes) -> str:
-    """The cache key of compiling ``source`` (as passed to the compiler)."""
-    h = hashlib.sha256()
-    lines = [
-        FORMAT_VERSION,
-        f"toolchain {inputs.toolchain}",
-        f"command {inputs.command}",
-        f"cc {inputs.c_compiler}",
-        f"source {source!r} {_digest_bytes(source_bytes)}",
-    ]
-    toml = inputs.cwd / "wyn.toml"
-    try:
-        lines.append(f"wyn.toml {_digest_bytes(read_source(toml))}")
-    except (OSError, SpecError):
-        lines.append("wyn.toml absent")
-    text = source_bytes.decode("utf-8", errors="replace")
-    for dep in module_deps(text, source, inputs.cwd):
-        if dep.path is None:
-            lines.append(f"module {dep.name} missing")
-            continue
-        full = dep.path if os.path.isabs(dep.path) else os.path.join(inputs.cwd, dep.path)
-        try:
-            data = read_source(full)
-        except (OSError, SpecError):
-            lines.append(f"module {dep.name} {dep.path!r} unreadable")
-            continue
-        lines.append(f"module {dep.name} {dep.path!r} {_digest_bytes(data)}")
-    h.update("\n".join(lines).encode("utf-8", errors="surrogateescape"))
-    return h.hexdigest()
 
 
 @dataclass

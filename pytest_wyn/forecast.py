@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from . import parallel, settings
-from .cache import KeyInputs, Store, compute_key
+from .cache import Store
+from .key import KeyInputs, compute_key
 from .selection import Selection, skipped_whole
 from .spec import SpecError, decode, parse, read_source
 from .toolchain import CompileCommand, Toolchain, ToolchainError, load_toolchain

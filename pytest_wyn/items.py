@@ -6,32 +6,21 @@ the file reads its verdict from that one run (``WynFile.outcome``).
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import math
 import os
 import threading
-import time
-import traceback
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from . import WynWarning, bless, formats, judge
-from .build import BuildResult
 from .compat import TerminalRepr, failure_repr, setup_repr_method
 from .names import item_names
-from .process import Cancelled, Completed, Limits, child_env, run_bounded
-from .record import FileCosts
 from .report import source_excerpt
+from .running import FileOutcome, FileRun, Gate
 from .session import WynSession, get_session
 from .spec import Block, Directive, Spec, SpecError, decode, parse, read_source
-
-Gate = contextlib.AbstractContextManager[Any]
 
 
 class WynFailure(AssertionError):
@@ -40,21 +29,6 @@ class WynFailure(AssertionError):
     def __init__(self, verdict: judge.Verdict) -> None:
         super().__init__(verdict.message)
         self.verdict = verdict
-
-
-@dataclass
-class FileOutcome:
-    build: BuildResult | None
-    run: Completed | None
-    verdicts: list[judge.Verdict]
-    timeout: float
-    shown_compile_failure: str | None = None  # nodeid whose report holds the diagnostics
-    warned: bool = False  # build warnings are shown once per file, not once per block
-    sections: list[tuple[str, str]] = field(default_factory=list)  # shown with every item of the file
-    outputs: list[str] = field(default_factory=list)  # per item: what its run printed, its "stdout"
-    updated: dict[int, str] = field(default_factory=dict)  # item index -> diff written by --wyn-update
-    seconds: float = 0.0  # what building, running and judging took
-    ahead: bool = False  # computed by run-ahead, before its first item asked
 
 
 class WynFile(pytest.File):
@@ -129,38 +103,11 @@ class WynFile(pytest.File):
         self._consumed.add(item.index)
         return self._outcome
 
-    def _update(self, outcome: FileOutcome, run: Completed, build: BuildResult, mode: str) -> None:
-        """``--wyn-update``: rewrite this file's EXPECT lines from the run, when they are what failed."""
-        spec = self.spec
-        index = len(spec.blocks) if spec.is_block_file else 0
-        if index >= len(outcome.verdicts) or spec.expect_errors:
-            return
-        verdict = outcome.verdicts[index]
-        if spec.expects:
-            if verdict.passed:
-                return
-        elif not (mode == "all" and verdict.passed and not spec.is_block_file):
-            return  # a program test becomes an output test only when asked (--wyn-update=all)
-        try:
-            values = bless.blessable_lines(run)
-            if spec.is_block_file:
-                values = values[: len(spec.expects)]  # the runner's own lines are not pinned: the author's count
-            exit_status = None if spec.is_block_file else run.returncode
-            if build.source_digest != self.source_digest:
-                raise bless.Refused("the file changed between collection and compiling; run again")
-            old_text = self.path.read_bytes().decode("utf-8")
-            new_text, written = bless.rewrite(old_text, spec, values, exit_status)
-            update = bless.Update(self.path, old_text, new_text, written)
-            bless.write_atomically(self.path, new_text, self.source_digest)
-        except bless.Refused as exc:
-            outcome.verdicts[index] = _with_note(verdict, f"not updated by --wyn-update: {exc}")
-            return
-        except (OSError, UnicodeDecodeError) as exc:
-            outcome.verdicts[index] = _with_note(verdict, f"not updated by --wyn-update: {exc}")
-            return
-        shown = os.path.relpath(self.path, self.config.rootpath)
-        outcome.updated[index] = update.diff(shown)
-        outcome.verdicts[index] = judge.Verdict(True, output=verdict.output)
+    def execute(self, cancel: threading.Event | None = None, run_gate: Gate | None = None) -> FileOutcome:
+        """Build, run and judge the file (running.py): in its first item's turn, or ahead of it."""
+        state = get_session(self.config)
+        run = FileRun(self.spec, self.path, self.nodeid, "\n".join(self.lines), self.source_digest, state)
+        return run.execute(cancel, run_gate)
 
     def current_outcome(self) -> FileOutcome | None:
         return self._outcome
@@ -188,117 +135,9 @@ class WynFile(pytest.File):
             self._consumed = {item.index}
             raise
 
-    def execute(self, cancel: threading.Event | None = None, run_gate: Gate | None = None) -> FileOutcome:
-        """Build and run the file, and judge it: in the item's turn, or ahead of it in a thread.
-
-        ``cancel`` stops it (killing what it started) from another thread;
-        ``run_gate`` is held around the binary's run (a CPU slot of run-ahead).
-        """
-        started = time.monotonic()
-        in_flight = get_session(self.config).in_flight
-        if in_flight is not None:
-            in_flight.started(self.nodeid)
-        try:
-            outcome = self._execute(cancel, run_gate)
-        except Cancelled:
-            raise
-        except Exception as exc:  # a bug of ours: one readable failure per item, not a traceback
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            verdict = judge.Verdict(
-                False,
-                f"internal error in pytest-wyn: {type(exc).__name__}: {exc}",
-                details=[f"(at {Path(where.filename).name}:{where.lineno}; please report it)"],
-            )
-            outcome = FileOutcome(None, None, [verdict] * self.spec.item_count, 0.0)
-        finally:
-            if in_flight is not None:
-                in_flight.finished(self.nodeid)
-        outcome.seconds = time.monotonic() - started
-        self._note_costs(outcome)
-        return outcome
-
-    def _note_costs(self, outcome: FileOutcome) -> None:
-        """What this file cost, for the next session's scheduling (record.py)."""
-        if outcome.build is None:
-            return
-        try:
-            st = self.path.stat()
-        except OSError:
-            return
-        run = outcome.run
-        get_session(self.config).record.note(
-            self.nodeid,
-            FileCosts(
-                round(outcome.build.compile_seconds, 3),
-                st.st_mtime_ns,
-                st.st_size,
-                round(run.seconds, 3) if run is not None else 0.0,
-                round(run.cpu_seconds, 3) if run is not None else 0.0,
-            ),
-        )
-
-    def _execute(self, cancel: threading.Event | None, run_gate: Gate | None) -> FileOutcome:
-        session = get_session(self.config)
-        spec = self.spec
-        timeout = spec.timeout or session.settings.timeout
-        builder = session.builder()
-        build = builder.build(self.path, cancel)
-        outcome = FileOutcome(build, None, [], timeout)
-        if build.ok and formats.without_progress(build.diagnostics).strip():
-            # Warnings only: a failed build's diagnostics are in the failure report itself,
-            # and the progress lines (with a temporary output path) say nothing.
-            outcome.sections.append(("wyn compile", formats.without_progress(build.diagnostics)))
-        count = spec.item_count
-        if spec.expect_errors:
-            verdict = judge.judge_expect_error(spec, build)
-            if session.settings.update is not None and not verdict.passed:
-                why = "it never writes EXPECT_ERROR fragments; pick one from the diagnostics"
-                verdict = _with_note(verdict, f"not updated by --wyn-update: {why}")
-            outcome.verdicts = [verdict]
-            return outcome
-        if not build.ok or build.binary is None:
-            outcome.verdicts = [judge.compile_failure(build)] * count
-            return outcome
-        with run_gate or contextlib.nullcontext():
-            run = run_bounded(
-                [str(build.binary)],
-                cwd=str(self.config.rootpath),
-                env=child_env(),
-                timeout=timeout,
-                limit=session.settings.max_output,
-                die_with_parent=True,
-                limits=Limits(cpu_seconds=math.ceil(2 * timeout), memory_bytes=session.settings.memory_limit),
-                cancel=cancel,
-            )
-        outcome.run = run
-        if spec.is_block_file:
-            outcome.verdicts = judge.judge_blocks(spec, run, timeout, "\n".join(self.lines))
-            outcome.outputs = [v.output for v in outcome.verdicts]
-            if spec.expects:
-                outcome.verdicts.append(judge.judge_expect_lines(spec, run, timeout))
-                outcome.outputs.append(_run_text(run))
-        else:
-            outcome.verdicts = [judge.judge_program(spec, run, timeout)]
-            outcome.outputs = [_run_text(run)]
-        if session.settings.update is not None:
-            self._update(outcome, run, build, session.settings.update)
-        return outcome
-
-
-def _with_note(verdict: judge.Verdict, note: str) -> judge.Verdict:
-    return dataclasses.replace(verdict, details=[*verdict.details, "", note])
-
-
 def _xunit2(config: pytest.Config) -> bool:
     """JUnit XML is written in the xunit2 family, whose schema has no <properties> in a <testcase>."""
     return bool(getattr(config.option, "xmlpath", None)) and config.getini("junit_family") == "xunit2"
-
-
-def _run_text(run: Completed) -> str:
-    text = run.text
-    if run.cut_bytes:
-        text += f"\n[pytest-wyn: {run.cut_bytes} bytes of output were cut from the middle]\n"
-    return text or "(no output)\n"
 
 
 class WynItem(pytest.Item):

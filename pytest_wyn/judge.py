@@ -11,7 +11,7 @@ import signal
 from dataclasses import dataclass, field
 
 from . import formats
-from .build import BuildResult
+from .compiling import BuildResult
 from .formats import Where, first_message, locate_diagnostic, locate_panic, strip_ansi
 from .process import Completed
 from .report import expect_comparison, indent

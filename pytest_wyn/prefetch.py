@@ -22,7 +22,8 @@ from .process import Cancelled
 from .record import FileCosts
 
 if TYPE_CHECKING:
-    from .items import FileOutcome, WynFile
+    from .items import WynFile
+    from .running import FileOutcome
 
 LANES_PER_CORE = 4  # sleeping tests overlap beyond the cores
 WINDOW_PER_LANE = 4  # files finished ahead of the reporting item, at most, per lane

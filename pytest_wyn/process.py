@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import errno
 import os
 import resource
 import selectors
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 # After the main process exits, how long a child that inherited the pipe may
 # keep it open before we stop reading and kill the group.
 EXIT_GRACE_SECONDS = 0.2
+# How many times to retry starting a binary that is briefly "busy" (see run_bounded).
+EXEC_BUSY_RETRIES = 40
 # How often a run that may be cancelled from another thread (run-ahead) looks for it.
 CANCEL_POLL_SECONDS = 0.05
 
@@ -135,20 +138,27 @@ def run_bounded(
     that cannot outlive its session.
     """
     start = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-            preexec_fn=_child_setup(die_with_parent, limits),
-        )
-    except OSError as exc:
-        return Completed(None, None, False, b"", 0, 0.0, launch_error=f"{exc.strerror or exc} ({argv[0]})")
+    for attempt in range(EXEC_BUSY_RETRIES + 1):
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+                preexec_fn=_child_setup(die_with_parent, limits),
+            )
+            break
+        except OSError as exc:
+            # ETXTBSY: the binary was written by this process a moment ago, and a child that another
+            # thread forked meanwhile still holds the write descriptor until its own exec. Brief.
+            if exc.errno == errno.ETXTBSY and attempt < EXEC_BUSY_RETRIES:
+                time.sleep(0.005 * (attempt + 1))
+                continue
+            return Completed(None, None, False, b"", 0, 0.0, launch_error=f"{exc.strerror or exc} ({argv[0]})")
     try:
         done = _collect(proc, start, timeout, limit, cancel)
         return dataclasses.replace(done, limits=limits) if limits is not None else done

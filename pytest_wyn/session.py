@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from .build import Builder, BuildStats, shared_lock_dir, sweep_run_dirs
+from .build import Builder, BuildStats
 from .cache import CacheDirError, Store
+from .compiling import shared_lock_dir, sweep_run_dirs
 from .prefetch import RunAhead
 from .record import InFlight, Record
 from .settings import Settings

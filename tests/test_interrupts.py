@@ -40,10 +40,11 @@ def test_interrupting_a_cold_parallel_run_leaves_no_generated_c_and_no_compiler(
     wyn: WynProject, how: signal.Signals
 ) -> None:
     wyn.monkeypatch.setenv("WYN_STANDIN_DELAY", "3")
+    tag = f"intr{os.getpid()}x{int(how)}"  # only this test's compiles: other tests compile meanwhile
     for n in range(4):
-        wyn.write(f"tests/test_{n}.wyn", f'// EXPECT: {n}\nprintln("{n}")\n')
+        wyn.write(f"tests/test_{tag}_{n}.wyn", f'// EXPECT: {n}\nprintln("{n}")\n')
     proc = start_pytest(wyn, "-n", "2")
-    standin = "wyn_standin.py build"
+    standin = f"wyn_standin.py build tests/test_{tag}_"
     assert wait_until(lambda: len(processes_with(standin)) >= 2, 60), "no compile started"
     os.killpg(proc.pid, how) if how == signal.SIGINT else os.kill(proc.pid, how)
     proc.communicate(timeout=60)

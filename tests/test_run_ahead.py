@@ -156,3 +156,19 @@ def test_exitfirst_starts_nothing_new_and_leaves_nothing_running(wyn: WynProject
     started = runs_log.read_text().count("start ") if runs_log.exists() else 0
     assert started < 59  # only what was already under way when the failure was reported (then killed)
     assert wait_until(lambda: processes_with("test_0") == [] and processes_with("test_1") == [], 5)
+
+
+def test_a_binary_briefly_held_open_for_writing_still_starts(tmp_path: Path) -> None:
+    """Run-ahead copies binaries in one thread while another forks: exec may meet ETXTBSY for a moment."""
+    from pytest_wyn.process import child_env, run_bounded
+
+    prog = tmp_path / "prog"
+    fd = os.open(prog, os.O_WRONLY | os.O_CREAT, 0o755)
+    os.write(fd, b"#!/bin/sh\necho ok\n")
+    holder = subprocess.Popen(["sleep", "0.3"], pass_fds=(fd,))  # as a child forked meanwhile would
+    os.close(fd)
+    try:
+        done = run_bounded([str(prog)], cwd=str(tmp_path), env=child_env(), timeout=30, limit=1024)
+    finally:
+        holder.wait()
+    assert done.launch_error is None and done.returncode == 0 and done.text == "ok\n"
