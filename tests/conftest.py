@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import sys
 import textwrap
 import time
@@ -126,3 +127,13 @@ def wait_until(predicate: Callable[[], bool], seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+def interruptible() -> None:
+    """In a child: take Ctrl-C as a terminal would give it.
+
+    A command started in the background of a non-interactive shell (as CI may
+    start the suite) ignores SIGINT, children inherit that, and Python then
+    installs no KeyboardInterrupt handler at all.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

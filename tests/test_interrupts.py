@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import WynProject, processes_with, wait_until
+from conftest import WynProject, interruptible, processes_with, wait_until
 
 
 def start_pytest(wyn: WynProject, *args: str) -> subprocess.Popen[bytes]:
@@ -21,6 +21,7 @@ def start_pytest(wyn: WynProject, *args: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=interruptible,
     )
 
 

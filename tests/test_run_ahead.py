@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import WynProject, processes_with, wait_until
+from conftest import WynProject, interruptible, processes_with, wait_until
 
 
 def logged(name: str, body: str) -> str:
@@ -137,6 +137,7 @@ def test_ctrl_c_kills_everything_started_ahead(wyn: WynProject) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=interruptible,
     )
     assert wait_until(lambda: len(processes_with(f"test_{tag}_")) >= 2, 60), "nothing ran ahead"
     os.killpg(proc.pid, signal.SIGINT)
