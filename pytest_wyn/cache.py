@@ -1,4 +1,6 @@
-"""The compile cache: the key, and a store of entries published atomically.
+"""The compile cache's store: entries published atomically, and the rules for a safe directory.
+
+(The key is in key.py.)
 
 An entry is a directory ``entries/<k[:2]>/<key>/`` holding ``meta.json`` and,
 for a successful build, ``binary``. It is built in ``staging/`` and renamed
@@ -299,28 +301,3 @@ def copy_verified(src: Path, dest: Path, expected_sha256: str) -> bool:
             fout.write(chunk)
     os.chmod(dest, 0o700)
     return h.hexdigest() == expected_sha256
-
-
-def parse_size(text: str) -> int:
-    units = {
-        "": 1,
-        "b": 1,
-        "k": 1 << 10,
-        "kb": 1000,
-        "kib": 1 << 10,
-        "m": 1 << 20,
-        "mb": 1000**2,
-        "mib": 1 << 20,
-        "g": 1 << 30,
-        "gb": 1000**3,
-        "gib": 1 << 30,
-        "t": 1 << 40,
-        "tb": 1000**4,
-        "tib": 1 << 40,
-    }
-    s = text.strip().lower().replace(" ", "")
-    num = s.rstrip("abcdefghijklmnopqrstuvwxyz")
-    unit = s[len(num) :]
-    if unit not in units or not num:
-        raise ValueError(f"not a size: {text!r} (use e.g. 2GiB, 500MB)")
-    return int(float(num) * units[unit])

@@ -14,8 +14,6 @@ from typing import Any, Literal
 import platformdirs
 import pytest
 
-from .cache import parse_size
-
 DEFAULT_FILES = ["test_*.wyn", "*_test.wyn"]
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_COMPILE_TIMEOUT = 600.0
@@ -245,3 +243,28 @@ def _update_mode(text: str | None) -> str | None:
     if mode == "all":
         return "all"
     raise pytest.UsageError(f"wyn_update must be expect or all, not {text!r}")
+
+
+def parse_size(text: str) -> int:
+    units = {
+        "": 1,
+        "b": 1,
+        "k": 1 << 10,
+        "kb": 1000,
+        "kib": 1 << 10,
+        "m": 1 << 20,
+        "mb": 1000**2,
+        "mib": 1 << 20,
+        "g": 1 << 30,
+        "gb": 1000**3,
+        "gib": 1 << 30,
+        "t": 1 << 40,
+        "tb": 1000**4,
+        "tib": 1 << 40,
+    }
+    s = text.strip().lower().replace(" ", "")
+    num = s.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = s[len(num) :]
+    if unit not in units or not num:
+        raise ValueError(f"not a size: {text!r} (use e.g. 2GiB, 500MB)")
+    return int(float(num) * units[unit])
