@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -26,63 +25,101 @@ if TYPE_CHECKING:
     from .running import FileOutcome
 
 LANES_PER_CORE = 4  # sleeping tests overlap beyond the cores
-WINDOW_PER_LANE = 4  # files finished ahead of the reporting item, at most, per lane
+WINDOW = 1024  # files started ahead of the reporting test, at most
+MAX_BUFFERED = 256 << 20  # bytes of output held for finished files whose tests have not reported yet
 
 
 class RunAhead:
     def __init__(self, files: list[WynFile], record: dict[str, FileCosts], stopping: Callable[[], bool]) -> None:
         cores = os.cpu_count() or 1
         self.lanes = LANES_PER_CORE * cores
-        self.window = WINDOW_PER_LANE * self.lanes
         self.record = record
         self.stopping = stopping
         self.cpu_slots = threading.BoundedSemaphore(cores)
         self.pool = ThreadPoolExecutor(max_workers=self.lanes, thread_name_prefix="wyn-run-ahead")
-        self.waiting: deque[WynFile] = deque(files)
+        # The slowest runs last time start first, so that they overlap everything else.
+        position = {file: n for n, file in enumerate(files)}
+        self.waiting: list[WynFile] = sorted(files, key=lambda f: (-self._predicted(f), position[f]))
         self.started: dict[WynFile, tuple[Future[FileOutcome | None], threading.Event]] = {}
+        self.running = 0  # started and not finished: at most one per lane, so nothing queues in the pool
+        self.buffered = 0  # output bytes of finished files not taken yet
+        self.lock = threading.RLock()  # the main thread takes, pool threads finish and fill
         self.closed = False
+
+    def _predicted(self, file: WynFile) -> float:
+        costs = self.record.get(file.nodeid)
+        return costs.run_seconds if costs is not None else 0.0
 
     def take(self, file: WynFile) -> FileOutcome | None:
         """The file's outcome, computed ahead (waiting for it if need be), or None: compute it now."""
-        self._fill()
-        entry = self.started.get(file)
-        if entry is None:
-            return None
+        with self.lock:
+            self._fill()
+            entry = self.started.get(file)
+            if entry is None:
+                if file in self.waiting:
+                    self.waiting.remove(file)  # not started yet: its test computes it now, and only then
+                return None
         try:
             outcome = entry[0].result()  # an interrupt here leaves the entry for abandon() and close()
         except Cancelled:
             outcome = None
-        self.started.pop(file, None)
-        self._fill()
+        with self.lock:
+            self.started.pop(file, None)
+            self.buffered -= _held(outcome)
+            self._fill()
         if outcome is not None:
             outcome.ahead = True
         return outcome
 
     def abandon(self, file: WynFile) -> None:
         """The item waiting for this file was interrupted: kill what was started for it."""
-        entry = self.started.pop(file, None)
+        with self.lock:
+            entry = self.started.pop(file, None)
         if entry is not None:
             entry[1].set()
 
     def close(self) -> None:
         """Cancel everything started ahead, kill its processes, and wait for the threads."""
-        self.closed = True
-        self.waiting.clear()
-        for future, cancel in self.started.values():
+        with self.lock:
+            self.closed = True
+            self.waiting.clear()
+            entries = list(self.started.values())
+        for future, cancel in entries:
             cancel.set()
             future.cancel()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.started.clear()
 
     def _fill(self) -> None:
-        while self.waiting and len(self.started) < self.window and not self.closed and not self.stopping():
-            file = self.waiting.popleft()
+        """Start waiting files while a lane is free (called with the lock held)."""
+        while (
+            self.waiting
+            and self.running < self.lanes
+            and len(self.started) < WINDOW
+            and self.buffered < MAX_BUFFERED
+            and not self.closed
+            and not self.stopping()
+        ):
+            file = self.waiting.pop(0)
             cancel = threading.Event()
+            self.running += 1
             self.started[file] = (self.pool.submit(self._prepare, file, cancel), cancel)
 
     def _prepare(self, file: WynFile, cancel: threading.Event) -> FileOutcome | None:
-        if cancel.is_set() or self.stopping():
-            return None  # nothing new starts once the session is stopping (-x, --maxfail)
-        costs = self.record.get(file.nodeid)
-        gate = self.cpu_slots if costs is None or costs.cpu_bound else None
-        return file.execute(cancel, gate)
+        outcome: FileOutcome | None = None
+        try:
+            if cancel.is_set() or self.stopping():
+                return None  # nothing new starts once the session is stopping (-x, --maxfail)
+            costs = self.record.get(file.nodeid)
+            gate = self.cpu_slots if costs is None or costs.cpu_bound else None
+            outcome = file.execute(cancel, gate)
+            return outcome
+        finally:
+            with self.lock:
+                self.running -= 1
+                self.buffered += _held(outcome)
+                self._fill()
+
+
+def _held(outcome: FileOutcome | None) -> int:
+    return len(outcome.run.output) if outcome is not None and outcome.run is not None else 0
