@@ -109,7 +109,7 @@ def test_a_binary_that_kills_pytest_itself_is_named_by_the_next_session(wyn: Wyn
     second = wyn.run_subprocess(*mode, timeout=120)
     second.assert_outcomes(passed=2, warnings=1)
     second.stdout.fnmatch_lines(
-        ["*the previous session ended abruptly while running test_killer.wyn*: a test binary may have killed pytest*"]
+        ["*the previous session ended abruptly while running *test_killer.wyn*: a test binary may have killed pytest*"]
     )
     third = wyn.run_subprocess(*mode, timeout=120)
     third.assert_outcomes(passed=2)  # said once: a session that finished leaves nothing in flight
