@@ -285,7 +285,8 @@ def _line_of_block(source: str, name: str) -> int | None:
 def _failed_block(block: Block, seg: list[str]) -> Verdict:
     own = [ln for ln in seg if ln.strip()]
     message = formats.assertion_message(own) or "block failed"
-    details = ["output of this block:"] + ["    " + ln for ln in own] if own else ["(the block printed nothing)"]
+    # The block's output is its captured stdout, shown once, under the failure.
+    details = [] if own else ["(the block printed nothing)"]
     return Verdict(False, message, block.line, details=details)
 
 
@@ -297,7 +298,7 @@ def _aborted_block(block: Block, tail: list[str], run: Completed, problem: str |
     else:
         message = problem or f"the test binary stopped (exit {run.returncode}) before reporting this block"
         where = None
-    details = ["output of this block:"] + ["    " + ln for ln in tail] if tail else ["(no output from this block)"]
+    details = [] if tail else ["(no output from this block)"]
     if problem and panic is not None:
         details.append(problem)
     return Verdict(
