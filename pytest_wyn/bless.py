@@ -40,9 +40,7 @@ class Update:
 
     def diff(self, shown_as: str) -> str:
         return "".join(
-            difflib.unified_diff(
-                self.old.splitlines(True), self.new.splitlines(True), f"a/{shown_as}", f"b/{shown_as}"
-            )
+            difflib.unified_diff(self.old.splitlines(True), self.new.splitlines(True), f"a/{shown_as}", f"b/{shown_as}")
         )
 
 

@@ -198,4 +198,3 @@ class Builder:
         target = self._slot(source)
         result, _ = self.compiler.compile(source, arg, target)
         return result
-

@@ -205,7 +205,6 @@ def sweep_run_dirs(max_age: float = 86400.0) -> int:
     return removed
 
 
-
 class _source_lock:
     """Serialises builds of one source path across processes and sessions.
 

@@ -116,9 +116,9 @@ class WynFile(pytest.File):
         count = self.spec.item_count
         ahead = get_session(self.config).run_ahead
         try:
-            outcome = ahead.take(self) if ahead is not None and not self._ran_once else None
+            outcome = ahead.take(self) if ahead is not None and not self._ran_once else self.execute()
             self._ran_once = True
-            return outcome if outcome is not None else self.execute()
+            return outcome
         except BaseException as exc:
             if ahead is not None:
                 ahead.abandon(self)
@@ -134,6 +134,7 @@ class WynFile(pytest.File):
             self._outcome = FileOutcome(None, None, [verdict] * count, 0.0)
             self._consumed = {item.index}
             raise
+
 
 def _xunit2(config: pytest.Config) -> bool:
     """JUnit XML is written in the xunit2 family, whose schema has no <properties> in a <testcase>."""
@@ -328,4 +329,3 @@ class WynInvalidFile(WynItem):
     def _repr(self, verdict: judge.Verdict) -> TerminalRepr:
         path, line = self._location(verdict, get_session(self.config))
         return failure_repr([f"{path}:{line}: {verdict.message}"], path, line, verdict.message)
-

@@ -42,6 +42,12 @@ def run_failure(run: Completed, timeout: float) -> str | None:
             "(raise the limit with // TIMEOUT: N in the file, or --wyn-timeout=S)"
         )
     limits = run.limits
+    if limits is not None and limits.memory_bytes and run.peak_bytes > limits.memory_bytes:
+        # Set only when the limit came a moment after the start (process.py) and it was over it by then.
+        return (
+            f"took {run.peak_bytes / (1 << 20):.0f} MiB of memory as it started, over the limit of "
+            f"{limits.memory_bytes / (1 << 20):g} MiB (wyn_memory_limit), and was killed"
+        )
     over_cpu = limits is not None and limits.cpu_seconds and run.cpu_seconds >= limits.cpu_seconds
     if limits is not None and (run.signal == signal.SIGXCPU or (run.signal == signal.SIGKILL and over_cpu)):
         return (

@@ -67,5 +67,3 @@ def compute_key(inputs: KeyInputs, source: str, source_bytes: bytes) -> str:
         lines.append(f"module {dep.name} {dep.path!r} {_digest_bytes(data)}")
     h.update("\n".join(lines).encode("utf-8", errors="surrogateescape"))
     return h.hexdigest()
-
-

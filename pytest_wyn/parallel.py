@@ -38,7 +38,7 @@ def choose_workers(config: pytest.Config, forecast: Callable[[], Forecast | None
         return
     opts = settings.read(config)
     opt = config.option
-    has_xdist = config.pluginmanager.hasplugin("xdist")
+    has_xdist = xdist_loaded(config)
     user_serial = (
         (has_xdist and opt.numprocesses is not None)
         or not has_xdist  # -p no:xdist: strictly serial
@@ -68,6 +68,11 @@ def choose_workers(config: pytest.Config, forecast: Callable[[], Forecast | None
     if workers:
         config.stash[DEFAULTED] = workers
         opt.numprocesses = "auto"  # resolved by pytest_xdist_auto_num_workers below
+
+
+def xdist_loaded(config: pytest.Config) -> bool:
+    """pytest-xdist is on: by its entry point, or by ``-p xdist.plugin`` (with PYTEST_DISABLE_PLUGIN_AUTOLOAD)."""
+    return any(config.pluginmanager.hasplugin(name) for name in ("xdist", "xdist.plugin"))
 
 
 def _parse_workers(text: str) -> int:

@@ -50,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(WynPlugin(config, state), "wyn-session")
     if hasattr(config, "workerinput"):
         return
-    if config.pluginmanager.hasplugin("xdist"):
+    if parallel.xdist_loaded(config):
         own = config.stash.get(parallel.OWN_SCHEDULER, False)
         config.pluginmanager.register(XdistController(config, state, own), "wyn-xdist-controller")
     if opts.update is not None:

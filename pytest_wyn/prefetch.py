@@ -2,17 +2,24 @@
 
 A warm run's time is then about its slowest test, not the sum of them. Items
 still report in order, each waiting for its own file; nothing else changes:
-the same ``WynFile.execute`` computes the same outcome, only earlier. CPU-bound
-binaries (as the record says, or never seen) take one of ``cores`` slots, so
-that a run timeout keeps measuring the test, not the contention; compiles keep
-their own machine-wide slots. Stopping (end of session, Ctrl-C, ``-x``) kills
+the same ``WynFile.execute`` computes the same outcome, only earlier.
+
+What the record says of each file's last run decides how it is started
+(``Kind``): a CPU-bound binary (``FileCosts.cpu_bound``) starts only when
+one of ``cores`` slots is free, so that a run timeout keeps measuring the test,
+not the contention; a file never seen takes a slot around its run too; a
+binary that mostly sleeps (timers, channels) gets a lane of its own kind, so
+that sleepers never keep quick files from running ahead. Compiles keep their
+own machine-wide slots. Stopping (end of session, Ctrl-C, ``-x``) kills
 everything started ahead.
 """
 
 from __future__ import annotations
 
+import enum
 import os
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -24,9 +31,27 @@ if TYPE_CHECKING:
     from .items import WynFile
     from .running import FileOutcome
 
-LANES_PER_CORE = 4  # sleeping tests overlap beyond the cores
+LANES_PER_CORE = 4  # files started at once, per kind, per core
 WINDOW = 1024  # files started ahead of the reporting test, at most
 MAX_BUFFERED = 256 << 20  # bytes of output held for finished files whose tests have not reported yet
+SLEEPER_SECONDS = 0.1  # a run this long that used little CPU last time waits, mostly
+
+
+class Kind(enum.Enum):
+    UNKNOWN = "never run here: takes a CPU slot around its run"
+    HEAVY = "CPU-bound: starts when a CPU slot is free"
+    SLEEPER = "mostly waits: started in a lane of its own"
+    QUICK = "short: no slot"
+
+
+def kind_of(costs: FileCosts | None) -> Kind:
+    if costs is None:
+        return Kind.UNKNOWN
+    if costs.cpu_bound:
+        return Kind.HEAVY
+    if costs.run_seconds >= SLEEPER_SECONDS:
+        return Kind.SLEEPER
+    return Kind.QUICK
 
 
 class RunAhead:
@@ -35,30 +60,39 @@ class RunAhead:
         self.lanes = LANES_PER_CORE * cores
         self.record = record
         self.stopping = stopping
-        self.cpu_slots = threading.BoundedSemaphore(cores)
-        self.pool = ThreadPoolExecutor(max_workers=self.lanes, thread_name_prefix="wyn-run-ahead")
+        self.lock = threading.RLock()  # the main thread takes, pool threads finish and fill
+        self.cpu_slots = CpuSlots(cores, self.lock)
+        self.pool = ThreadPoolExecutor(max_workers=2 * self.lanes, thread_name_prefix="wyn-run-ahead")
         # The slowest runs last time start first, so that they overlap everything else.
         position = {file: n for n, file in enumerate(files)}
-        self.waiting: list[WynFile] = sorted(files, key=lambda f: (-self._predicted(f), position[f]))
+        ordered = sorted(files, key=lambda f: (-self._predicted(f), position[f]))
+        self.waiting: dict[Kind, deque[WynFile]] = {kind: deque() for kind in Kind}
+        self.kinds: dict[WynFile, Kind] = {}
+        for file in ordered:
+            kind = kind_of(record.get(file.nodeid))
+            self.kinds[file] = kind
+            self.waiting[kind].append(file)
+        self.claimed: set[WynFile] = set()  # taken by their own item before they started here
         self.started: dict[WynFile, tuple[Future[FileOutcome | None], threading.Event]] = {}
-        self.running = 0  # started and not finished: at most one per lane, so nothing queues in the pool
+        self.running = 0  # started, not sleepers, not finished: at most one per lane, so nothing queues
+        self.sleeping = 0  # sleepers started and not finished: as many lanes again
         self.buffered = 0  # output bytes of finished files not taken yet
-        self.lock = threading.RLock()  # the main thread takes, pool threads finish and fill
         self.closed = False
 
     def _predicted(self, file: WynFile) -> float:
         costs = self.record.get(file.nodeid)
         return costs.run_seconds if costs is not None else 0.0
 
-    def take(self, file: WynFile) -> FileOutcome | None:
-        """The file's outcome, computed ahead (waiting for it if need be), or None: compute it now."""
+    def take(self, file: WynFile) -> FileOutcome:
+        """The file's outcome, computed ahead (waiting for it if need be), or now if it has not started."""
         with self.lock:
             self._fill()
             entry = self.started.get(file)
             if entry is None:
-                if file in self.waiting:
-                    self.waiting.remove(file)  # not started yet: its test computes it now, and only then
-                return None
+                self.claimed.add(file)  # not started yet: its test computes it now, and only then
+        if entry is None:
+            kind = self.kinds.get(file, Kind.UNKNOWN)
+            return file.execute(None, self.cpu_slots if kind in (Kind.HEAVY, Kind.UNKNOWN) else None)
         try:
             outcome = entry[0].result()  # an interrupt here leaves the entry for abandon() and close()
         except Cancelled:
@@ -67,8 +101,9 @@ class RunAhead:
             self.started.pop(file, None)
             self.buffered -= _held(outcome)
             self._fill()
-        if outcome is not None:
-            outcome.ahead = True
+        if outcome is None:
+            return file.execute()  # cancelled before it began (the session is stopping): as serial does
+        outcome.ahead = True
         return outcome
 
     def abandon(self, file: WynFile) -> None:
@@ -82,7 +117,8 @@ class RunAhead:
         """Cancel everything started ahead, kill its processes, and wait for the threads."""
         with self.lock:
             self.closed = True
-            self.waiting.clear()
+            for queue in self.waiting.values():
+                queue.clear()
             entries = list(self.started.values())
         for future, cancel in entries:
             cancel.set()
@@ -91,34 +127,81 @@ class RunAhead:
         self.started.clear()
 
     def _fill(self) -> None:
-        """Start waiting files while a lane is free (called with the lock held)."""
-        while (
-            self.waiting
-            and self.running < self.lanes
-            and len(self.started) < WINDOW
-            and self.buffered < MAX_BUFFERED
-            and not self.closed
-            and not self.stopping()
-        ):
-            file = self.waiting.pop(0)
+        """Start waiting files while a lane (and for a CPU-bound one, a slot) is free; lock held."""
+        while len(self.started) < WINDOW and self.buffered < MAX_BUFFERED and not self.closed and not self.stopping():
+            file = self._next()
+            if file is None:
+                return
             cancel = threading.Event()
-            self.running += 1
+            if self.kinds[file] is Kind.SLEEPER:
+                self.sleeping += 1
+            else:
+                self.running += 1
             self.started[file] = (self.pool.submit(self._prepare, file, cancel), cancel)
+
+    def _next(self) -> WynFile | None:
+        """The slowest waiting file that may start now (a HEAVY one with its CPU slot taken)."""
+        best: Kind | None = None
+        for kind, queue in self.waiting.items():
+            while queue and queue[0] in self.claimed:
+                self.claimed.discard(queue.popleft())
+            if not queue or not self._may_start(kind):
+                continue
+            if best is None or self._predicted(queue[0]) > self._predicted(self.waiting[best][0]):
+                best = kind
+        if best is None:
+            return None
+        if best is Kind.HEAVY:
+            self.cpu_slots.free -= 1
+        return self.waiting[best].popleft()
+
+    def _may_start(self, kind: Kind) -> bool:
+        if kind is Kind.SLEEPER:
+            return self.sleeping < self.lanes
+        return self.running < self.lanes and (kind is not Kind.HEAVY or self.cpu_slots.free > 0)
 
     def _prepare(self, file: WynFile, cancel: threading.Event) -> FileOutcome | None:
         outcome: FileOutcome | None = None
+        kind = self.kinds[file]
         try:
             if cancel.is_set() or self.stopping():
                 return None  # nothing new starts once the session is stopping (-x, --maxfail)
-            costs = self.record.get(file.nodeid)
-            gate = self.cpu_slots if costs is None or costs.cpu_bound else None
+            gate = self.cpu_slots if kind is Kind.UNKNOWN else None
             outcome = file.execute(cancel, gate)
             return outcome
         finally:
             with self.lock:
-                self.running -= 1
+                if kind is Kind.HEAVY:
+                    self.cpu_slots.give_back()
+                if kind is Kind.SLEEPER:
+                    self.sleeping -= 1
+                else:
+                    self.running -= 1
                 self.buffered += _held(outcome)
                 self._fill()
+
+
+class CpuSlots:
+    """As many CPU-bound runs as cores; shares the run-ahead's lock, so that filling sees it exactly."""
+
+    def __init__(self, cores: int, lock: threading.RLock) -> None:
+        self.free = cores
+        self.freed = threading.Condition(lock)
+
+    def give_back(self) -> None:
+        with self.freed:
+            self.free += 1
+            self.freed.notify()
+
+    def __enter__(self) -> None:
+        """Around the run of a file never seen: wait for a slot."""
+        with self.freed:
+            while self.free <= 0:
+                self.freed.wait()
+            self.free -= 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.give_back()
 
 
 def _held(outcome: FileOutcome | None) -> int:

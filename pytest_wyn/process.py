@@ -22,6 +22,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .watchdog import Watchdog
+
 # After the main process exits, how long a child that inherited the pipe may
 # keep it open before we stop reading and kill the group.
 EXIT_GRACE_SECONDS = 0.2
@@ -56,6 +58,7 @@ class Completed:
     launch_error: str | None = None
     limits: Limits | None = None  # what it ran under
     cpu_seconds: float = 0.0  # CPU time the process itself used
+    peak_bytes: int = 0  # set only when it had grown past the memory limit before the limit was set
 
     @property
     def text(self) -> str:
@@ -132,12 +135,13 @@ def run_bounded(
 ) -> Completed:
     """Run argv to its end (or its timeout), then kill whatever is left of its process group.
 
-    ``die_with_parent`` asks the kernel to kill the child if this process dies
-    (a killed xdist worker, pytest-timeout's ``os._exit``): it costs a full fork
-    instead of vfork, about 1 ms per process, which is worth a hung binary
-    that cannot outlive its session.
+    ``die_with_parent``: if this process dies without killing the group (a
+    killed xdist worker, pytest-timeout's ``os._exit``), the watchdog kills it.
+    Limits are set from here right after the start (``prlimit``), so that the
+    start stays a vfork: no code of ours runs in the child.
     """
     start = time.monotonic()
+    late_limits = limits is not None and _can_prlimit
     for attempt in range(EXEC_BUSY_RETRIES + 1):
         try:
             proc = subprocess.Popen(
@@ -149,7 +153,7 @@ def run_bounded(
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 close_fds=True,
-                preexec_fn=_child_setup(die_with_parent, limits),
+                preexec_fn=_child_setup(die_with_parent and _watchdog.broken, None if late_limits else limits),
             )
             break
         except OSError as exc:
@@ -159,8 +163,15 @@ def run_bounded(
                 time.sleep(0.005 * (attempt + 1))
                 continue
             return Completed(None, None, False, b"", 0, 0.0, launch_error=f"{exc.strerror or exc} ({argv[0]})")
+    watched = False
     try:
+        over_at_start = _set_limits(proc.pid, limits) if late_limits and limits is not None else 0
+        watched = die_with_parent and _watchdog.watch(proc.pid)
+        if over_at_start:
+            _kill_group(proc.pid)  # it had grown past the memory limit before the limit was set
         done = _collect(proc, start, timeout, limit, cancel)
+        if over_at_start:
+            done = dataclasses.replace(done, peak_bytes=over_at_start)
         return dataclasses.replace(done, limits=limits) if limits is not None else done
     except BaseException:
         # A foreign exception (pytest-timeout, Ctrl-C, SystemExit) unwinds through us:
@@ -170,6 +181,9 @@ def run_bounded(
         if proc.stdout is not None:
             proc.stdout.close()
         raise
+    finally:
+        if watched:
+            _watchdog.unwatch(proc.pid)  # the group is dead (killed above or in _collect): forget it
 
 
 def _collect(
@@ -236,7 +250,10 @@ def _collect(
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
-    """Wait for the child; its exit code and the CPU seconds it used (to tell a CPU-limit kill)."""
+    """Wait for the child; its exit code and the CPU seconds it used (to tell a CPU-limit kill).
+
+    (Not its ru_maxrss: after a vfork that counts the pytest process's size too.)
+    """
     try:
         _, status, usage = os.wait4(proc.pid, 0)
     except ChildProcessError:
@@ -257,8 +274,46 @@ def _pidfd(pid: int) -> int | None:
     return fd
 
 
+_can_prlimit = hasattr(resource, "prlimit")
+_watchdog = Watchdog()
+
+
+def _set_limits(pid: int, limits: Limits) -> int:
+    """Set the binary's limits from here, as it starts; its size then if already over them, else 0.
+
+    Its first moments run without them. CPU time counts from the start, so the
+    CPU limit is exact. For memory: a process that is still within the limit
+    when it is set can never have been refused anything, so it runs as if the
+    limit had been there from the start; one that is already over it is killed
+    (and reported as over the limit), as it would have failed to grow past it.
+    """
+    try:
+        if limits.cpu_seconds:
+            resource.prlimit(pid, resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+        if limits.memory_bytes:
+            resource.prlimit(pid, resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+            peak = _peak_address_space(pid)
+            return peak if peak > limits.memory_bytes else 0
+    except (ProcessLookupError, PermissionError):
+        pass  # already gone: its exit is collected as usual
+    return 0
+
+
+def _peak_address_space(pid: int) -> int:
+    """VmPeak of a running process, in bytes (0 if it is gone or the kernel does not say)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _child_setup(die_with_parent: bool, limits: Limits | None) -> Callable[[], None] | None:
-    """What the child does between fork and exec; None keeps the fast vfork path."""
+    """What the child does between fork and exec, where the kernel offers no other way
+    (no prlimit, no watchdog); None keeps the fast vfork path."""
     if not (die_with_parent and _libc is not None) and limits is None:
         return None
 

@@ -20,6 +20,7 @@ from .process import pid_alive
 RECORD_KEY = "wyn/files"
 DEFAULT_COMPILE_SECONDS = 1.3  # Wyn v1.20.0 on 2 cores, for a file never compiled here
 DEFAULT_RUN_SECONDS = 0.05
+CPU_BOUND_SECONDS = 0.02  # less CPU than this in a run never counts against the cores
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,9 @@ class FileCosts:
 
     @property
     def cpu_bound(self) -> bool:
-        return self.run_cpu >= 0.5 * self.run_seconds
+        """Its run computed enough to matter: a tenth of its wall time or more, since runs that
+        shared the cores with others took longer than the CPU they used."""
+        return self.run_cpu >= max(CPU_BOUND_SECONDS, 0.1 * self.run_seconds)
 
     def changed(self, root: Path, nodeid: str) -> bool:
         """Whether the file differs from when this was recorded (or is gone)."""
@@ -109,46 +112,89 @@ class Record:
         }
 
 
-IN_FLIGHT_KEY = "wyn/in-flight"
+IN_FLIGHT_DIR = "wyn-in-flight"  # pytest's cache.mkdir(): .pytest_cache/d/wyn-in-flight/PID.log
 
 
 class InFlight:
-    """Which files this process is building or running, kept in pytest's cache while they are.
+    """Which files this process is building or running, in a log kept in pytest's cache dir.
 
     A test binary that kills pytest itself leaves nothing to report it; the next
-    session finds this note and says which files were running when it happened.
+    session reads the log and says which files were running when it happened.
+    One appended line per start and end (a single write each, cheap enough for
+    every file of a warm run); one log per process, so that sessions running
+    side by side in one project keep theirs apart; removed when the session
+    ends normally.
     """
 
     def __init__(self, cache: Any) -> None:
-        self.cache = cache
-        self.files: dict[str, None] = {}
+        self.dir: Path | None = None
+        self.fd = -1
         self.lock = threading.Lock()
+        if cache is None:
+            return
+        try:
+            self.dir = Path(cache.mkdir(IN_FLIGHT_DIR))
+        except OSError:
+            self.dir = None
 
     def left_over(self) -> list[str]:
-        """What a session that died left in flight (read before this session writes)."""
-        data = self.cache.get(IN_FLIGHT_KEY, None) if self.cache is not None else None
-        pid = data.get("pid") if isinstance(data, dict) else None
-        if not isinstance(data, dict) or not isinstance(pid, int) or pid == os.getpid() or pid_alive(pid):
+        """What sessions that died left in flight (their logs are then removed); opens this one's."""
+        if self.dir is None:
             return []
-        return [str(f) for f in data.get("files", [])]
+        died: dict[str, None] = {}
+        for log in sorted(self.dir.glob("*.log")):
+            pid = log.stem
+            if not pid.isdigit() or int(pid) == os.getpid() or pid_alive(int(pid)):
+                continue
+            try:
+                died.update(dict.fromkeys(_unfinished(log.read_text(encoding="utf-8", errors="replace"))))
+                log.unlink()
+            except OSError:
+                continue
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC
+            self.fd = os.open(self.dir / f"{os.getpid()}.log", flags, 0o600)
+        except OSError:
+            self.fd = -1
+        return list(died)
 
     def started(self, nodeid: str) -> None:
-        with self.lock:
-            self.files[nodeid] = None
-            self._write()
+        self._log("+", nodeid)
 
     def finished(self, nodeid: str) -> None:
-        with self.lock:
-            self.files.pop(nodeid, None)
-            self._write()
+        self._log("-", nodeid)
 
     def close(self) -> None:
         with self.lock:
-            self.files.clear()
-            if self.cache is not None:
-                self.cache.set(IN_FLIGHT_KEY, {})
+            if self.fd < 0 or self.dir is None:
+                return
+            os.close(self.fd)
+            self.fd = -1
+            try:
+                (self.dir / f"{os.getpid()}.log").unlink()
+            except OSError:
+                pass
 
-    def _write(self) -> None:
-        if self.cache is not None:
-            self.cache.set(IN_FLIGHT_KEY, {"pid": os.getpid(), "files": list(self.files)})
+    def _log(self, sign: str, nodeid: str) -> None:
+        fd = self.fd
+        if fd < 0:
+            return
+        try:
+            os.write(fd, f"{sign}{json.dumps(nodeid)}\n".encode())  # O_APPEND: one line, whole
+        except OSError:
+            pass
 
+
+def _unfinished(text: str) -> list[str]:
+    """The files a log says were started and not finished."""
+    running: dict[str, None] = {}
+    for line in text.splitlines():
+        try:
+            nodeid = json.loads(line[1:])
+        except ValueError:
+            continue  # a line cut by the crash
+        if line.startswith("+"):
+            running[str(nodeid)] = None
+        elif line.startswith("-"):
+            running.pop(str(nodeid), None)
+    return list(running)

@@ -149,7 +149,6 @@ class FileRun:
             self._update(outcome, run, build, session.settings.update)
         return outcome
 
-
     def _update(self, outcome: FileOutcome, run: Completed, build: BuildResult, mode: str) -> None:
         """``--wyn-update``: rewrite this file's EXPECT lines from the run, when they are what failed."""
         spec = self.spec
@@ -188,11 +187,8 @@ def _with_note(verdict: judge.Verdict, note: str) -> judge.Verdict:
     return dataclasses.replace(verdict, details=[*verdict.details, "", note])
 
 
-
 def _run_text(run: Completed) -> str:
     text = run.text
     if run.cut_bytes:
         text += f"\n[pytest-wyn: {run.cut_bytes} bytes of output were cut from the middle]\n"
     return text or "(no output)\n"
-
-

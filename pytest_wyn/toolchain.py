@@ -228,4 +228,3 @@ class CompileCommand:
         return self.output_template.replace("{source}", source).replace(
             "{stem}", source[:-4] if source.endswith(".wyn") else source
         )
-

@@ -113,3 +113,45 @@ def test_a_binary_that_kills_pytest_itself_is_named_by_the_next_session(wyn: Wyn
     )
     third = wyn.run_subprocess(*mode, timeout=120)
     third.assert_outcomes(passed=2)  # said once: a session that finished leaves nothing in flight
+
+
+@pytest.mark.parametrize("mode", [["-n", "0"], [], ["-n", "1"]], ids=["serial", "run-ahead", "worker"])
+def test_killing_pytest_kills_the_running_binaries_and_their_children(wyn: WynProject, mode: list[str]) -> None:
+    """SIGKILL leaves pytest no say: the watchdog kills every group it was running, children included."""
+    tag = f"orphan{os.getpid()}{len(mode)}"
+    child = f'__c("if (fork() == 0) {{ execlp(\\"sh\\", \\"sh\\", \\"-c\\", \\"sleep 300; : {tag}child\\", (char *)0); }}")\n'
+    wyn.write(f"test_{tag}.wyn", child + '__c("sleep(300);")\n')
+    proc = start_pytest(wyn, *mode)
+    assert wait_until(lambda: processes_with(f"{tag}child") != [] and processes_with(f"/test_{tag}") != [], 60)
+    os.kill(proc.pid, signal.SIGKILL)  # the controller; a worker then dies as its channel closes
+    proc.communicate(timeout=60)
+    assert wait_until(lambda: processes_with(f"/test_{tag}") == [], 15), processes_with(tag)
+    assert wait_until(lambda: processes_with(f"{tag}child") == [], 15), processes_with(tag)
+
+
+def test_a_binary_over_the_memory_limit_before_it_was_set_is_killed_and_says_so(tmp_path: Path) -> None:
+    """Limits are set right after the start (no fork of pytest): one that grew past them by then is killed."""
+    from pytest_wyn.judge import run_failure
+    from pytest_wyn.process import Completed, Limits, _set_limits
+
+    ready = tmp_path / "ready"
+    hog = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import mmap, pathlib, time; m = mmap.mmap(-1, 300 << 20); pathlib.Path({str(ready)!r}).touch(); time.sleep(60)",
+        ]
+    )
+    try:
+        assert wait_until(ready.exists, 30)
+        over = _set_limits(hog.pid, Limits(cpu_seconds=5, memory_bytes=64 << 20))
+        assert over > 300 << 20
+        within = _set_limits(hog.pid, Limits(memory_bytes=4 << 30))
+        assert within == 0
+    finally:
+        hog.kill()
+        hog.wait()
+    run = Completed(None, 9, False, b"", 0, 0.1, limits=Limits(memory_bytes=64 << 20), peak_bytes=over)
+    message = run_failure(run, 10)
+    assert message is not None and message.startswith("took 3")
+    assert message.endswith("MiB of memory as it started, over the limit of 64 MiB (wyn_memory_limit), and was killed")

@@ -51,7 +51,9 @@ def runs_log(wyn: WynProject) -> Path:
 
 def sleepers(wyn: WynProject, count: int, ms: int) -> None:
     for n in range(count):
-        wyn.write(f"test_sleep{n}.wyn", logged(f"s{n}", f'__c("usleep({ms * 1000});")\n') + '// EXPECT: z\nprintln("z")\n')
+        wyn.write(
+            f"test_sleep{n}.wyn", logged(f"s{n}", f'__c("usleep({ms * 1000});")\n') + '// EXPECT: z\nprintln("z")\n'
+        )
 
 
 def test_sleeping_binaries_overlap_without_workers_and_not_with_n0(wyn: WynProject, runs_log: Path) -> None:
@@ -173,3 +175,38 @@ def test_a_binary_briefly_held_open_for_writing_still_starts(tmp_path: Path) -> 
     finally:
         holder.wait()
     assert done.launch_error is None and done.returncode == 0 and done.text == "ok\n"
+
+
+def test_sleepers_never_keep_quick_files_from_running_ahead(
+    wyn: WynProject, runs_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_wyn import prefetch
+
+    monkeypatch.setattr(prefetch, "LANES_PER_CORE", 1)
+    monkeypatch.setattr(prefetch.os, "cpu_count", lambda: 2)  # two lanes: as many sleepers as lanes and more
+    for n in range(4):
+        wyn.write(f"test_a_sleep{n}.wyn", logged(f"s{n}", '__c("usleep(600000);")\n'))
+    for n in range(6):
+        wyn.write(f"test_b_quick{n}.wyn", logged(f"q{n}", ""))
+    wyn.run("-n", "0").assert_outcomes(passed=10)  # the record learns which files sleep
+    runs_log.unlink()
+    wyn.pytester.runpytest().assert_outcomes(passed=10)  # one process, run-ahead
+    spans = intervals(runs_log)
+    first_sleeper_done = min(end for name, (_, end) in spans.items() if name.startswith("s"))
+    quick_starts = [start for name, (start, _) in spans.items() if name.startswith("q")]
+    assert len(quick_starts) == 6 and max(quick_starts) < first_sleeper_done
+    assert overlapping({n: s for n, s in spans.items() if n.startswith("s")}) >= 2
+
+
+def test_xdist_loaded_by_hand_without_autoload_is_recognised(wyn: WynProject, runs_log: Path) -> None:
+    """PYTEST_DISABLE_PLUGIN_AUTOLOAD with ``-p xdist.plugin`` is not ``-p no:xdist``: run-ahead and -n work."""
+    sleepers(wyn, 3, 400)
+    wyn.monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    by_hand = ("-p", "xdist.plugin", "-p", "pytest_wyn.plugin")
+    wyn.run_subprocess(*by_hand, "-n", "0").assert_outcomes(passed=3)
+    runs_log.unlink()
+    wyn.run_subprocess(*by_hand).assert_outcomes(passed=3)
+    assert overlapping(intervals(runs_log)) >= 2
+    result = wyn.run_subprocess(*by_hand, "-n", "2")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*created: 2/2 workers*"])

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from pytest_wyn.names import item_names, safe_name
+from pytest_wyn.prefetch import Kind, kind_of
 from pytest_wyn.process import BoundedBuffer
-from pytest_wyn.record import FileCosts, Record
+from pytest_wyn.record import FileCosts, InFlight, Record
 from pytest_wyn.selection import Selection, skipped_whole
 from pytest_wyn.settings import parse_size
 from pytest_wyn.spec import Block, parse
@@ -104,7 +106,42 @@ def test_the_record_reads_both_layouts_and_says_what_changed(tmp_path: Path) -> 
     assert set(record.files) == {"a.wyn", "b.wyn"}
     assert record.priorities(tmp_path) == {"a.wyn": (1.5, 0.0), "b.wyn": (2.0, 1.0)}  # b.wyn is gone: a miss
     assert record.files["b.wyn"].cpu_bound and not FileCosts(1, 0, 0, 1.0, 0.01).cpu_bound
+    assert FileCosts(1, 0, 0, 0.8, 0.28).cpu_bound  # computed, though sharing the cores made it slower
     record.note("c.wyn", FileCosts(0.5, 0, 0))
     merged = Record({})
     merged.merge_notes(record.serialized_notes())
     assert merged.notes == {"c.wyn": FileCosts(0.5, 0, 0)}
+
+
+def test_run_ahead_kinds_come_from_the_last_run() -> None:
+    assert kind_of(None) is Kind.UNKNOWN
+    assert kind_of(FileCosts(1, 0, 0, 0.3, 0.29)) is Kind.HEAVY
+    assert kind_of(FileCosts(1, 0, 0, 1.4, 0.004)) is Kind.SLEEPER
+    assert kind_of(FileCosts(1, 0, 0, 0.005, 0.004)) is Kind.QUICK
+
+
+class FakeCache:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def mkdir(self, name: str) -> Path:
+        path = self.root / "d" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def test_in_flight_logs_name_what_a_dead_session_left_running(tmp_path: Path) -> None:
+    logs = FakeCache(tmp_path).mkdir("wyn-in-flight")
+    dead = 2**22 + 12345  # above the kernel's default pid_max: never alive
+    (logs / f"{dead}.log").write_text('+"a.wyn"\n+"b.wyn"\n-"a.wyn"\n+"c w\\nith newline.wyn"\n+"cut')
+    (logs / f"{os.getppid()}.log").write_text('+"alive.wyn"\n')  # a session still running: not ours to judge
+    flight = InFlight(FakeCache(tmp_path))
+    assert flight.left_over() == ["b.wyn", "c w\nith newline.wyn"]
+    assert not (logs / f"{dead}.log").exists() and (logs / f"{os.getppid()}.log").exists()
+    flight.started("x.wyn")
+    flight.started("y.wyn")
+    flight.finished("x.wyn")
+    assert (logs / f"{os.getpid()}.log").read_text() == '+"x.wyn"\n+"y.wyn"\n-"x.wyn"\n'
+    flight.close()
+    assert not (logs / f"{os.getpid()}.log").exists()
+    assert InFlight(FakeCache(tmp_path)).left_over() == []
