@@ -88,7 +88,10 @@ def test_a_binary_over_its_cpu_limit_is_killed_and_says_why() -> None:
 def test_memory_limit_is_applied_and_named_when_a_binary_crashes_under_it(wyn: WynProject) -> None:
     wyn.write(
         "test_hog.wyn",
-        '__c("char *p = malloc(300 << 20); if (!p) { abort(); } memset(p, 1, 300 << 20);")\nprintln("got it")\n',
+        # It waits a moment first: the limit is set right after the start (see the next test for one that
+        # is over it by then), and this test is about how a binary refused memory under it is reported.
+        '__c("usleep(200000); char *p = malloc(300 << 20); if (!p) { abort(); } memset(p, 1, 300 << 20);")\n'
+        'println("got it")\n',
     )
     result = wyn.run("--wyn-memory-limit=64MiB")
     result.assert_outcomes(failed=1)
