@@ -142,6 +142,7 @@ def run_bounded(
     """
     start = time.monotonic()
     late_limits = limits is not None and _can_prlimit
+    pdeathsig = die_with_parent and not _watchdog.available()  # the kernel's way, at a full fork's cost
     for attempt in range(EXEC_BUSY_RETRIES + 1):
         try:
             proc = subprocess.Popen(
@@ -153,7 +154,7 @@ def run_bounded(
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 close_fds=True,
-                preexec_fn=_child_setup(die_with_parent and _watchdog.broken, None if late_limits else limits),
+                preexec_fn=_child_setup(pdeathsig, None if late_limits else limits),
             )
             break
         except OSError as exc:
@@ -166,7 +167,7 @@ def run_bounded(
     watched = False
     try:
         over_at_start = _set_limits(proc.pid, limits) if late_limits and limits is not None else 0
-        watched = die_with_parent and _watchdog.watch(proc.pid)
+        watched = die_with_parent and not pdeathsig and _watchdog.watch(proc.pid)
         if over_at_start:
             _kill_group(proc.pid)  # it had grown past the memory limit before the limit was set
         done = _collect(proc, start, timeout, limit, cancel)

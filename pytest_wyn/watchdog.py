@@ -29,6 +29,13 @@ class Watchdog:
         self.helper: subprocess.Popen[bytes] | None = None
         self.broken = False  # the helper could not start or went away: callers fall back
 
+    def available(self) -> bool:
+        """Started (now, if need be) and working; False: callers must find another way."""
+        with self.lock:
+            if not self.broken and self.owner != os.getpid():
+                self._start()
+            return not self.broken
+
     def watch(self, pgid: int) -> bool:
         """Have pgid killed if we die; False if that cannot be promised."""
         return self._send(f"+{pgid}\n")

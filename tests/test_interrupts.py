@@ -158,3 +158,22 @@ def test_a_binary_over_the_memory_limit_before_it_was_set_is_killed_and_says_so(
     message = run_failure(run, 10)
     assert message is not None and message.startswith("took 3")
     assert message.endswith("MiB of memory as it started, over the limit of 64 MiB (wyn_memory_limit), and was killed")
+
+
+@pytest.mark.parametrize("helper", ["working", "broken"])
+def test_without_a_watchdog_the_kernel_kills_the_binary_with_its_parent(
+    helper: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent-death signal (a full fork per start) is the fallback when the watchdog cannot run."""
+    from pytest_wyn import process
+    from pytest_wyn.watchdog import Watchdog
+
+    watchdog = Watchdog()
+    watchdog.broken = helper == "broken"
+    monkeypatch.setattr(process, "_watchdog", watchdog)
+    probe = "import ctypes; v = ctypes.c_int(); ctypes.CDLL(None).prctl(2, ctypes.byref(v)); print(v.value)"
+    done = process.run_bounded(
+        [sys.executable, "-c", probe], cwd="/", env=process.child_env(), timeout=60, limit=1024, die_with_parent=True
+    )
+    assert done.text.strip() == (str(int(signal.SIGKILL)) if helper == "broken" else "0")
+    assert (watchdog.helper is not None) == (helper == "working")
