@@ -176,13 +176,14 @@ class InFlight:
                 pass
 
     def _log(self, sign: str, nodeid: str) -> None:
-        fd = self.fd
-        if fd < 0:
-            return
-        try:
-            os.write(fd, f"{sign}{json.dumps(nodeid)}\n".encode())  # O_APPEND: one line, whole
-        except OSError:
-            pass
+        line = f"{sign}{json.dumps(nodeid)}\n".encode()
+        with self.lock:  # never a write to a descriptor close() just gave back
+            if self.fd < 0:
+                return
+            try:
+                os.write(self.fd, line)  # O_APPEND: one line, whole
+            except OSError:
+                pass
 
 
 def _unfinished(text: str) -> list[str]:
