@@ -27,7 +27,7 @@ from filelock import FileLock
 from .cache import CacheDirError, secure_dir
 from .formats import has_diagnostic, host_failure, strip_ansi
 from .process import Cancelled, Completed, child_env, pid_alive, run_bounded
-from .settings import Settings
+from .settings import Settings, usable_cpus
 from .toolchain import CompileCommand, Toolchain
 
 
@@ -64,7 +64,7 @@ class Compiler:
         self.compile_timeout = settings.compile_timeout
         self.max_retries = settings.compile_retries
         self.output_limit = settings.max_output
-        self.compile_jobs = settings.compile_jobs or (os.cpu_count() or 1)
+        self.compile_jobs = settings.compile_jobs or usable_cpus()
         self.lock_dir = lock_dir
         self.compiled = 0
         self.compile_seconds = 0.0

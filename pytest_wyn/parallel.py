@@ -64,7 +64,7 @@ def choose_workers(config: pytest.Config, forecast: Callable[[], Forecast | None
         ceiling = min(ceiling, named)
     costs = Record.read_early(config).files
     work = work_of(predicted.files, predicted.misses, costs)
-    workers = plan_workers(work, os.cpu_count() or 1, ceiling, opts.run_ahead, DEFAULT_WORKER_STARTUP)
+    workers = plan_workers(work, settings.usable_cpus(), ceiling, opts.run_ahead, DEFAULT_WORKER_STARTUP)
     if workers:
         config.stash[DEFAULTED] = workers
         opt.numprocesses = "auto"  # resolved by pytest_xdist_auto_num_workers below
@@ -77,7 +77,7 @@ def xdist_loaded(config: pytest.Config) -> bool:
 
 def _parse_workers(text: str) -> int:
     if text.strip() == "auto":
-        return os.cpu_count() or 1
+        return settings.usable_cpus()
     try:
         value = int(text)
     except ValueError:

@@ -17,7 +17,6 @@ everything started ahead.
 from __future__ import annotations
 
 import enum
-import os
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from .process import Cancelled
 from .record import FileCosts
+from .settings import usable_cpus
 
 if TYPE_CHECKING:
     from .items import WynFile
@@ -56,7 +56,7 @@ def kind_of(costs: FileCosts | None) -> Kind:
 
 class RunAhead:
     def __init__(self, files: list[WynFile], record: dict[str, FileCosts], stopping: Callable[[], bool]) -> None:
-        cores = os.cpu_count() or 1
+        cores = usable_cpus()
         self.lanes = LANES_PER_CORE * cores
         self.record = record
         self.stopping = stopping

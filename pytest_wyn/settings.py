@@ -24,6 +24,18 @@ DEFAULT_RETRIES = 3
 DEFAULT_MEMORY_LIMIT = "4GiB"
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, as taskset or a cgroup cpuset sets it),
+    not the machine's count: binaries packed beyond them would time out from contention."""
+    getaffinity = getattr(os, "sched_getaffinity", None)
+    if getaffinity is not None:
+        try:
+            return max(len(getaffinity(0)), 1)
+        except OSError:
+            pass
+    return os.cpu_count() or 1
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("wyn", "Wyn tests (pytest-wyn)")
     group.addoption("--wyn", action="store_true", default=False, help="collect and run .wyn test files")
@@ -138,7 +150,7 @@ class Settings:
             cache_max_size=parse_size(DEFAULT_CACHE_SIZE),
             max_output=DEFAULT_OUTPUT_LIMIT,
             workers=str(DEFAULT_WORKERS),
-            compile_jobs=os.cpu_count() or 1,
+            compile_jobs=usable_cpus(),
             memory_limit=parse_size(DEFAULT_MEMORY_LIMIT),
             update=None,
             run_ahead=True,
@@ -223,7 +235,7 @@ def read(config: pytest.Config) -> Settings:
             _number(
                 "wyn_compile_jobs",
                 _first(config.getini("wyn_compile_jobs"), env.get("PYTEST_WYN_COMPILE_JOBS")),
-                float(os.cpu_count() or 1),
+                float(usable_cpus()),
             )
         ),
         memory_limit=memory_limit,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from conftest import STANDIN, WynProject
 
 from pytest_wyn.plan import DEFAULT_WORKER_STARTUP, plan_workers, work_of
 from pytest_wyn.record import FileCosts
+from pytest_wyn.settings import usable_cpus
 
 HELLO = '// EXPECT: hello\nprintln("hello")\n'
 
@@ -38,7 +38,7 @@ def test_the_default_worker_count_is_the_plan_for_this_machine(wyn: WynProject) 
     no_run_ahead(wyn)
     result = wyn.run_subprocess()
     result.assert_outcomes(passed=14)
-    cores = os.cpu_count() or 1
+    cores = usable_cpus()
     expected = plan_workers(work_of([f"test_{n}.wyn" for n in range(14)], {f"test_{n}.wyn" for n in range(14)}, {}),
                             cores, 12, False, DEFAULT_WORKER_STARTUP)  # fmt: skip
     assert expected >= 2

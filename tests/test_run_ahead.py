@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import WynProject, interruptible, processes_with, wait_until
 
+from pytest_wyn.settings import usable_cpus
+
 
 def logged(name: str, body: str) -> str:
     """A program that logs its start and end (monotonic ns) around body, to see overlaps by events."""
@@ -81,7 +83,24 @@ def test_cpu_bound_binaries_are_not_packed_beyond_the_cores(wyn: WynProject, run
     wyn.run_subprocess("-n", "0").assert_outcomes(passed=6)  # the record learns they burn CPU
     runs_log.unlink()
     wyn.run_subprocess().assert_outcomes(passed=6)
-    assert overlapping(intervals(runs_log)) <= (os.cpu_count() or 1)
+    assert overlapping(intervals(runs_log)) <= usable_cpus()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this platform")
+def test_cpu_bound_binaries_count_only_the_cpus_pytest_may_use(wyn: WynProject, runs_log: Path) -> None:
+    """taskset or a cgroup cpuset gives pytest fewer CPUs than the machine has: those are the cores."""
+    spin = '__c("volatile unsigned long x = 0; for (unsigned long i = 0; i < 150000000UL; i++) x += i;")\n'
+    for n in range(4):
+        wyn.write(f"test_cpu{n}.wyn", logged(f"c{n}", spin))
+    wyn.run_subprocess("-n", "0").assert_outcomes(passed=4)
+    runs_log.unlink()
+    mask = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(mask)})  # inherited by the pytest process started next, as taskset does
+    try:
+        wyn.run_subprocess().assert_outcomes(passed=4)
+    finally:
+        os.sched_setaffinity(0, mask)
+    assert overlapping(intervals(runs_log)) == 1
 
 
 MIXED = {
@@ -184,7 +203,7 @@ def test_sleepers_never_keep_quick_files_from_running_ahead(
     from pytest_wyn import prefetch
 
     monkeypatch.setattr(prefetch, "LANES_PER_CORE", 1)
-    monkeypatch.setattr(prefetch.os, "cpu_count", lambda: 2)  # two lanes: as many sleepers as lanes and more
+    monkeypatch.setattr(prefetch, "usable_cpus", lambda: 2)  # two lanes: as many sleepers as lanes and more
     for n in range(4):
         wyn.write(f"test_a_sleep{n}.wyn", logged(f"s{n}", '__c("usleep(600000);")\n'))
     for n in range(6):
