@@ -35,6 +35,7 @@ LANES_PER_CORE = 4  # files started at once, per kind, per core
 WINDOW = 1024  # files started ahead of the reporting test, at most
 MAX_BUFFERED = 256 << 20  # bytes of output held for finished files whose tests have not reported yet
 SLEEPER_SECONDS = 0.1  # a run this long that used little CPU last time waits, mostly
+STARVED_FRACTION = 0.05  # a timeout after waiting this part of it for a CPU is run again, alone
 
 
 class Kind(enum.Enum):
@@ -78,13 +79,37 @@ class RunAhead:
         self.sleeping = 0  # sleepers started and not finished: as many lanes again
         self.buffered = 0  # output bytes of finished files not taken yet
         self.closed = False
+        self.paused = False  # while a file runs again alone: nothing new starts
+        self.idle = threading.Condition(self.lock)  # notified as each started file finishes
 
     def _predicted(self, file: WynFile) -> float:
         costs = self.record.get(file.nodeid)
         return costs.run_seconds if costs is not None else 0.0
 
     def take(self, file: WynFile) -> FileOutcome:
-        """The file's outcome, computed ahead (waiting for it if need be), or now if it has not started."""
+        """The file's outcome, computed ahead (waiting for it if need be), or now if it has not started.
+
+        A run that timed out after waiting for a CPU (``STARVED_FRACTION`` of
+        its timeout or more) timed the contention, not the test: it runs again
+        alone, as a serial session would have run it, and that run decides.
+        """
+        outcome = self._take(file)
+        if outcome.run is None or not outcome.run.timed_out:
+            return outcome
+        waited = outcome.run.waited_seconds
+        if waited < STARVED_FRACTION * outcome.timeout:
+            return outcome
+        again = self._alone(file)
+        again.sections.append(
+            (
+                "wyn run-ahead",
+                f"The first run timed out after waiting {waited:.2f} s for a CPU while other files ran "
+                "alongside; this is a second run, alone.\n",
+            )
+        )
+        return again
+
+    def _take(self, file: WynFile) -> FileOutcome:
         with self.lock:
             self._fill()
             entry = self.started.get(file)
@@ -105,6 +130,21 @@ class RunAhead:
             return file.execute()  # cancelled before it began (the session is stopping): as serial does
         outcome.ahead = True
         return outcome
+
+    def _alone(self, file: WynFile) -> FileOutcome:
+        """Run the file with nothing of ours alongside: wait for what was started, start nothing new."""
+        try:
+            with self.lock:
+                self.paused = True
+                while self.running or self.sleeping:
+                    self.idle.wait()
+            outcome = file.execute()
+            outcome.ahead = True  # its duration is this run's, not the wait for the others
+            return outcome
+        finally:
+            with self.lock:
+                self.paused = False
+                self._fill()
 
     def abandon(self, file: WynFile) -> None:
         """The item waiting for this file was interrupted: kill what was started for it."""
@@ -128,7 +168,13 @@ class RunAhead:
 
     def _fill(self) -> None:
         """Start waiting files while a lane (and for a CPU-bound one, a slot) is free; lock held."""
-        while len(self.started) < WINDOW and self.buffered < MAX_BUFFERED and not self.closed and not self.stopping():
+        while (
+            len(self.started) < WINDOW
+            and self.buffered < MAX_BUFFERED
+            and not self.closed
+            and not self.paused
+            and not self.stopping()
+        ):
             file = self._next()
             if file is None:
                 return
@@ -178,6 +224,7 @@ class RunAhead:
                 else:
                     self.running -= 1
                 self.buffered += _held(outcome)
+                self.idle.notify_all()
                 self._fill()
 
 

@@ -58,6 +58,7 @@ class Completed:
     launch_error: str | None = None
     limits: Limits | None = None  # what it ran under
     cpu_seconds: float = 0.0  # CPU time the process itself used
+    waited_seconds: float = 0.0  # at a timeout: how long its threads were ready to run but had no CPU
     peak_bytes: int = 0  # set only when it had grown past the memory limit before the limit was set
 
     @property
@@ -195,6 +196,7 @@ def _collect(
     buf = BoundedBuffer(limit)
     deadline = start + timeout
     timed_out = False
+    waited = 0.0
     exited_at: float | None = None
     eof = False
     fd = proc.stdout.fileno()
@@ -213,6 +215,7 @@ def _collect(
                     break  # done, or a child that outlived the binary still holds the pipe
                 if now >= deadline:
                     timed_out = exited_at is None
+                    waited = _cpu_wait_seconds(proc.pid) if timed_out else 0.0
                     break
                 wait = deadline - now
                 if cancel is not None:
@@ -246,8 +249,25 @@ def _collect(
     output, cut = buf.result()
     sig = -returncode if returncode < 0 else None
     if timed_out:
-        return Completed(None, None, True, output, cut, time.monotonic() - start, cpu_seconds=cpu)
+        seconds = time.monotonic() - start
+        return Completed(None, None, True, output, cut, seconds, cpu_seconds=cpu, waited_seconds=waited)
     return Completed(returncode, sig, False, output, cut, time.monotonic() - start, cpu_seconds=cpu)
+
+
+def _cpu_wait_seconds(pid: int) -> float:
+    """How long the process's threads waited for a CPU while ready to run (Linux schedstat), or 0."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    total = 0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat", "rb") as stat:
+                total += int(stat.read().split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that just ended
+    return total / 1e9
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> tuple[int, float]:

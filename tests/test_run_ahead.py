@@ -103,6 +103,36 @@ def test_cpu_bound_binaries_count_only_the_cpus_pytest_may_use(wyn: WynProject, 
     assert overlapping(intervals(runs_log)) == 1
 
 
+@pytest.mark.skipif(not Path("/proc/self/schedstat").exists(), reason="no schedstat: CPU waits cannot be told")
+def test_a_timeout_from_waiting_for_a_cpu_is_run_again_alone(wyn: WynProject) -> None:
+    """Run-ahead's own contention must not fail a test that passes when run alone, as a serial run runs it."""
+    spin = '__c("volatile unsigned long x = 0; for (unsigned long i = 0; i < {}UL; i++) x += i;")\n'
+    wyn.write(
+        "test_a_target.wyn", "// TIMEOUT: 0.6\n// EXPECT: done\n" + spin.format(300_000_000) + 'println("done")\n'
+    )
+    for n in range(4):
+        wyn.write(f"test_b_burn{n}.wyn", spin.format(1_200_000_000))
+    wyn.run_subprocess("-n", "0").assert_outcomes(passed=5)
+    record_file = wyn.path / ".pytest_cache" / "v" / "wyn" / "files"
+    record = json.loads(record_file.read_text())
+    for nodeid, costs in record.items():  # the burners slept last time: they start alongside the target
+        costs["run_seconds"], costs["run_cpu"] = (1.0, 0.001) if "burn" in nodeid else (0.2, 0.2)
+    record_file.write_text(json.dumps(record))
+    mask = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(mask)})  # one CPU: the target shares it with four burners
+    try:
+        result = wyn.run_subprocess("-rP")
+    finally:
+        os.sched_setaffinity(0, mask)
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines(
+        [
+            "*The first run timed out after waiting * s for a CPU while other files ran alongside; this is a second run, alone."
+        ]
+    )
+    assert result.stdout.str().count("The first run timed out") == 1
+
+
 MIXED = {
     "test_a_sleep.wyn": '__c("usleep(300000);")\n// EXPECT: slept\nprintln("slept")\n',
     "test_b_cpu.wyn": '__c("volatile unsigned long x = 0; for (unsigned long i = 0; i < 50000000UL; i++) x += i;")\nprintln("done")\n',
