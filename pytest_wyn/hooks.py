@@ -8,6 +8,7 @@ has to ask first whether it should do anything.
 from __future__ import annotations
 
 import fnmatch
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from . import WynWarning, mistakes, settings
 from .items import WynFile, WynItem
 from .parallel import RUN_AHEAD_ALLOWED
 from .prefetch import RunAhead
-from .record import InFlight
+from .record import InFlight, save_worker_startup
 from .session import WynSession, payload
 
 
@@ -29,9 +30,11 @@ class WynPlugin:
         self.config = config
         self.state = state
         self.is_worker = hasattr(config, "workerinput")
+        self.startup_cpu = 0.0  # in a worker: CPU seconds from its start to its session's
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.is_worker:
+            self.startup_cpu = time.process_time()  # this worker's start: for the next worker decision
             return
         state = self.state
         if state.toolchain is not None and not self.config.pluginmanager.hasplugin("dsession"):
@@ -116,6 +119,7 @@ class WynPlugin:
             state.in_flight.close()
         worker_output = getattr(self.config, "workeroutput", None)
         if worker_output is not None:
+            worker_output["wyn_startup_cpu"] = self.startup_cpu
             worker_output["wyn_stats"] = asdict(state.stats)
             worker_output["wyn_record"] = state.record.serialized_notes()
             return
@@ -149,6 +153,7 @@ class XdistController:
         self.config = config
         self.state = state
         self.own_scheduler = own_scheduler
+        self.startups: list[float] = []  # CPU seconds each worker took to start (plan.py's start-up cost)
 
     def pytest_configure_node(self, node: Any) -> None:
         data = payload(self.state)
@@ -159,6 +164,12 @@ class XdistController:
         output = getattr(node, "workeroutput", None) or {}
         self.state.stats.add(output.get("wyn_stats", {}))
         self.state.record.merge_notes(output.get("wyn_record", {}))
+        startup = output.get("wyn_startup_cpu")
+        if isinstance(startup, float) and startup > 0:
+            self.startups.append(startup)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        save_worker_startup(getattr(self.config, "cache", None), self.startups)
 
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
         """Ours only where we chose the distribution: the user's --dist is theirs."""

@@ -17,7 +17,7 @@ import pytest
 
 from . import settings
 from .plan import DEFAULT_WORKER_STARTUP, plan_workers, work_of
-from .record import Record
+from .record import Record, read_worker_startup
 
 if TYPE_CHECKING:
     from .forecast import Forecast
@@ -64,7 +64,8 @@ def choose_workers(config: pytest.Config, forecast: Callable[[], Forecast | None
         ceiling = min(ceiling, named)
     costs = Record.read_early(config).files
     work = work_of(predicted.files, predicted.misses, costs)
-    workers = plan_workers(work, settings.usable_cpus(), ceiling, opts.run_ahead, DEFAULT_WORKER_STARTUP)
+    startup = read_worker_startup(config) or DEFAULT_WORKER_STARTUP  # measured here last time, if ever
+    workers = plan_workers(work, settings.usable_cpus(), ceiling, opts.run_ahead, startup)
     if workers:
         config.stash[DEFAULTED] = workers
         opt.numprocesses = "auto"  # resolved by pytest_xdist_auto_num_workers below

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .record import DEFAULT_COMPILE_SECONDS, DEFAULT_RUN_SECONDS, FileCosts
 
-DEFAULT_WORKER_STARTUP = 0.8  # CPU seconds to start one xdist worker (measured, 2 cores)
+DEFAULT_WORKER_STARTUP = 0.8  # CPU seconds to start one xdist worker, until one has started here (record.py)
 COLLECT_PER_FILE = 0.002  # every worker collects every file again
 PER_FILE_OVERHEAD = 0.005  # pytest's and the plugin's work per file in the process that runs it (measured)
 CONTROLLER_PER_ITEM = 0.001  # the xdist controller receives and reports every item

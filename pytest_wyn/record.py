@@ -77,12 +77,7 @@ class Record:
     @classmethod
     def read_early(cls, config: Any) -> Record:
         """The saved record before pytest's cache plugin is configured (for the worker decision)."""
-        try:
-            cache_dir = Path(config.getini("cache_dir"))
-            path = (config.rootpath / cache_dir if not cache_dir.is_absolute() else cache_dir) / "v" / RECORD_KEY
-            return cls(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            return cls({})
+        return cls(_read_early(config, RECORD_KEY))
 
     def note(self, nodeid: str, costs: FileCosts) -> None:
         self.notes[nodeid] = costs
@@ -110,6 +105,34 @@ class Record:
             nodeid: (costs.compile_seconds, 1.0 if costs.changed(root, nodeid) else 0.0)
             for nodeid, costs in self.files.items()
         }
+
+
+WORKERS_KEY = "wyn/workers"
+
+
+def read_worker_startup(config: Any) -> float | None:
+    """CPU seconds one xdist worker took to start here last time (read before workers start), if known."""
+    data = _read_early(config, WORKERS_KEY)
+    value = data.get("startup_cpu") if isinstance(data, dict) else None
+    if isinstance(value, (int, float)) and 0.0 < value < 600.0:
+        return float(value)
+    return None
+
+
+def save_worker_startup(cache: Any, seconds: list[float]) -> None:
+    """What this session's workers took to start (their mean): the next worker decision uses it."""
+    if cache is not None and seconds:
+        cache.set(WORKERS_KEY, {"startup_cpu": round(sum(seconds) / len(seconds), 3)})
+
+
+def _read_early(config: Any, key: str) -> Any:
+    """A value of pytest's cache before its plugin is configured (pytest_cmdline_main)."""
+    try:
+        cache_dir = Path(config.getini("cache_dir"))
+        path = (config.rootpath / cache_dir if not cache_dir.is_absolute() else cache_dir) / "v" / key
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 IN_FLIGHT_DIR = "wyn-in-flight"  # pytest's cache.mkdir(): .pytest_cache/d/wyn-in-flight/PID.log

@@ -294,3 +294,23 @@ def test_the_forecast_skips_skipped_files_and_collect_ignore(wyn: WynProject) ->
     result = wyn.run_subprocess()
     result.assert_outcomes(passed=1, skipped=2)
     assert workers_line(result.stdout.str()) is None
+
+
+def test_the_worker_start_up_cost_is_measured_here_and_used_next_time(wyn: WynProject) -> None:
+    for n in range(14):
+        wyn.write(f"test_{n}.wyn", HELLO)
+    no_run_ahead(wyn)
+    wyn.run_subprocess("-n", "2").assert_outcomes(passed=14)
+    measured_file = wyn.path / ".pytest_cache" / "v" / "wyn" / "workers"
+    measured = json.loads(measured_file.read_text())["startup_cpu"]
+    assert 0.01 < measured < 60  # CPU seconds from a worker's start to its session's
+    names = [f"test_{n}.wyn" for n in range(14)]
+    for startup in (500.0, 0.05):  # a project whose workers start slowly, then quickly
+        measured_file.write_text(json.dumps({"startup_cpu": startup}))
+        saved = json.loads((wyn.path / ".pytest_cache" / "v" / "wyn" / "files").read_text())
+        record = {name: costs for name, data in saved.items() if (costs := FileCosts.from_json(data)) is not None}
+        expected = plan_workers(work_of(names, set(names), record), usable_cpus(), 12, False, startup)
+        result = wyn.run_subprocess("--wyn-cache-clear")  # cold: every file compiles
+        result.assert_outcomes(passed=14)
+        assert workers_line(result.stdout.str()) == (str(expected) if expected else None)
+        assert (expected == 0) == (startup == 500.0)
