@@ -52,8 +52,9 @@ class Builder:
         self.key_inputs = KeyInputs.current(toolchain, command, rootdir)
         self.run_dir = new_run_dir()
         self.writable = True  # False after a write failed: reads go on
-        self.hits = 0
+        self.hits = 0  # distinct entries served: a file run again (alone, or rerun) is still one file
         self.saved_seconds = 0.0
+        self._served: set[str] = set()
         self._counter = 0
         self._lock = threading.Lock()  # builds may run in run-ahead threads: counters stay exact
 
@@ -143,8 +144,10 @@ class Builder:
             warnings.append(f"cache entry {key[:12]} was damaged (its binary does not match its hash); rebuilt")
             return None
         with self._lock:
-            self.hits += 1
-            self.saved_seconds += entry.meta.compile_seconds
+            if key not in self._served:
+                self._served.add(key)
+                self.hits += 1
+                self.saved_seconds += entry.meta.compile_seconds
         result.warnings[:0] = warnings
         return result
 
