@@ -116,8 +116,7 @@ class RunAhead:
             if entry is None:
                 self.claimed.add(file)  # not started yet: its test computes it now, and only then
         if entry is None:
-            kind = self.kinds.get(file, Kind.UNKNOWN)
-            return file.execute(None, self.cpu_slots if kind in (Kind.HEAVY, Kind.UNKNOWN) else None)
+            return self._now(file)
         try:
             outcome = entry[0].result()  # an interrupt here leaves the entry for abandon() and close()
         except Cancelled:
@@ -127,15 +126,28 @@ class RunAhead:
             self.buffered -= _held(outcome)
             self._fill()
         if outcome is None:
-            return file.execute()  # cancelled before it began (the session is stopping): as serial does
+            return self._now(file)  # cancelled (for a run alone, or the session is stopping): as serial does
         outcome.ahead = True
         return outcome
 
+    def _now(self, file: WynFile) -> FileOutcome:
+        """Compute the file in this thread, under a CPU slot if its run may burn CPU."""
+        kind = self.kinds.get(file, Kind.UNKNOWN)
+        return file.execute(None, self.cpu_slots if kind in (Kind.HEAVY, Kind.UNKNOWN) else None)
+
     def _alone(self, file: WynFile) -> FileOutcome:
-        """Run the file with nothing of ours alongside: wait for what was started, start nothing new."""
+        """Run the file with nothing of ours alongside: start nothing new, and stop what is running.
+
+        What is stopped is not waited for (a test's own timeout, pytest-timeout's
+        for instance, must not count other files' runs): each is computed again
+        by its own test, as a serial run would.
+        """
         try:
             with self.lock:
                 self.paused = True
+                for future, cancel in self.started.values():
+                    if not future.done():
+                        cancel.set()
                 while self.running or self.sleeping:
                     self.idle.wait()
             outcome = file.execute()

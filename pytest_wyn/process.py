@@ -141,6 +141,8 @@ def run_bounded(
     Limits are set from here right after the start (``prlimit``), so that the
     start stays a vfork: no code of ours runs in the child.
     """
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("the run was cancelled before it started")
     start = time.monotonic()
     late_limits = limits is not None and _can_prlimit
     pdeathsig = die_with_parent and not _watchdog.available()  # the kernel's way, at a full fork's cost

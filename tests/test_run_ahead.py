@@ -103,27 +103,39 @@ def test_cpu_bound_binaries_count_only_the_cpus_pytest_may_use(wyn: WynProject, 
     assert overlapping(intervals(runs_log)) == 1
 
 
-@pytest.mark.skipif(not Path("/proc/self/schedstat").exists(), reason="no schedstat: CPU waits cannot be told")
-def test_a_timeout_from_waiting_for_a_cpu_is_run_again_alone(wyn: WynProject) -> None:
-    """Run-ahead's own contention must not fail a test that passes when run alone, as a serial run runs it."""
-    spin = '__c("volatile unsigned long x = 0; for (unsigned long i = 0; i < {}UL; i++) x += i;")\n'
-    wyn.write(
-        "test_a_target.wyn", "// TIMEOUT: 0.6\n// EXPECT: done\n" + spin.format(300_000_000) + 'println("done")\n'
-    )
+SPIN = '__c("volatile unsigned long x = 0; for (unsigned long i = 0; i < {}UL; i++) x += i;")\n'
+needs_schedstat = pytest.mark.skipif(
+    not Path("/proc/self/schedstat").exists(), reason="no schedstat: CPU waits cannot be told"
+)
+
+
+def starve_a_target(wyn: WynProject, burn: int, *args: str) -> pytest.RunResult:
+    """One CPU shared by a target (timeout 0.6 s, passes alone) and four burners recorded as sleepers.
+
+    The record says the burners sleep, so run-ahead starts them alongside the
+    target: its first run waits for the CPU until it times out.
+    """
+    wyn.write("test_a_target.wyn", "// TIMEOUT: 0.6\n// EXPECT: done\n" + SPIN.format(300_000_000) + 'println("done")\n')
     for n in range(4):
-        wyn.write(f"test_b_burn{n}.wyn", spin.format(1_200_000_000))
+        wyn.write(f"test_b_burn{n}.wyn", "// TIMEOUT: 60\n" + SPIN.format(burn))
     wyn.run_subprocess("-n", "0").assert_outcomes(passed=5)
     record_file = wyn.path / ".pytest_cache" / "v" / "wyn" / "files"
     record = json.loads(record_file.read_text())
-    for nodeid, costs in record.items():  # the burners slept last time: they start alongside the target
+    for nodeid, costs in record.items():
         costs["run_seconds"], costs["run_cpu"] = (1.0, 0.001) if "burn" in nodeid else (0.2, 0.2)
     record_file.write_text(json.dumps(record))
     mask = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(mask)})  # one CPU: the target shares it with four burners
+    os.sched_setaffinity(0, {min(mask)})  # inherited by the pytest process started next, as taskset does
     try:
-        result = wyn.run_subprocess("-rP")
+        return wyn.run_subprocess(*args)
     finally:
         os.sched_setaffinity(0, mask)
+
+
+@needs_schedstat
+def test_a_timeout_from_waiting_for_a_cpu_is_run_again_alone(wyn: WynProject) -> None:
+    """Run-ahead's own contention must not fail a test that passes when run alone, as a serial run runs it."""
+    result = starve_a_target(wyn, 1_200_000_000, "-rP")
     result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines(
         [
@@ -132,6 +144,26 @@ def test_a_timeout_from_waiting_for_a_cpu_is_run_again_alone(wyn: WynProject) ->
     )
     assert result.stdout.str().count("The first run timed out") == 1
     result.stdout.fnmatch_lines(["compiled 0 file(s) in * s, 5 from the cache *"])  # the rerun is no second file
+
+
+@needs_schedstat
+def test_a_run_again_alone_does_not_wait_for_the_other_files(wyn: WynProject) -> None:
+    """The files running alongside are stopped, not waited for: pytest-timeout on the target counts its runs only.
+
+    The burners take about 2 s each here, 8 s on the one CPU; waiting for them
+    would take the target's test past pytest-timeout's 4 s.
+    """
+    wyn.path.joinpath("conftest.py").write_text(
+        "import pytest\n\n"
+        "def pytest_collection_modifyitems(items):\n"
+        "    for item in items:\n"
+        "        if 'target' in item.nodeid:\n"
+        "            item.add_marker(pytest.mark.timeout(4))\n"
+    )
+    result = starve_a_target(wyn, 4_000_000_000, "-rP")
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines(["*The first run timed out after waiting * s for a CPU*this is a second run, alone."])
+    assert "Timeout" not in result.stdout.str()
 
 
 MIXED = {
