@@ -11,11 +11,12 @@ import difflib
 import hashlib
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .formats import strip_ansi
+from .formats import crash_name, locate_panic, strip_ansi
 from .process import Completed
 from .spec import Spec
 
@@ -44,8 +45,13 @@ class Update:
         )
 
 
-def blessable_lines(run: Completed) -> list[str]:
-    """The run's output as EXPECT values, or Refused saying why it cannot be."""
+def blessable_lines(run: Completed, spec: Spec) -> list[str]:
+    """The run's output as EXPECT values, or Refused saying why it cannot be.
+
+    A run that crashed, panicked or failed is never pinned: its output is the
+    failure, not the program's answer (an exit status other than 0 is pinned
+    only for a file that says which one it expects, with EXPECT_EXIT).
+    """
     if run.launch_error:
         raise Refused("the test binary could not be started")
     if run.timed_out:
@@ -58,7 +64,20 @@ def blessable_lines(run: Completed) -> list[str]:
         text = run.output.decode("utf-8")
     except UnicodeDecodeError:
         raise Refused("the output is not valid UTF-8") from None
-    lines = strip_ansi(text).split("\n")
+    text = strip_ansi(text)
+    panic = locate_panic(text)
+    if panic is not None:
+        raise Refused(f"the program panicked ({panic.message}); fix it, then update")
+    crash = crash_name(run.returncode, text)
+    if crash is not None:
+        raise Refused(f"the test binary crashed ({crash})")
+    # In a block file, exit 1 says a block failed: the blocks' own items report that.
+    if run.returncode != 0 and spec.expect_exit is None and not spec.is_block_file:
+        raise Refused(
+            f"the program exited {run.returncode}; a failing run is not pinned (add // EXPECT_EXIT: "
+            f"{run.returncode} if that status is what it should do)"
+        )
+    lines = text.replace("\r\n", "\n").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     for number, line in enumerate(lines, 1):
@@ -81,6 +100,25 @@ def _split(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+# A line --wyn-update may rewrite: nothing but the EXPECT comment, as Wyn's runner greps it.
+_PURE_EXPECT = re.compile(r"[ \t]*//[ \t]*EXPECT:[^\n]*")
+
+
+def _check_rewritable(spec: Spec, line_no: int, line: str, values: list[str]) -> None:
+    """Refused unless the EXPECT line can be rewritten without touching anything else."""
+    if not _PURE_EXPECT.fullmatch(line):
+        raise Refused(
+            f"line {line_no} holds code besides its // EXPECT: comment; --wyn-update rewrites only lines "
+            "that are nothing but `// EXPECT: ...` (move the comment to a line of its own)"
+        )
+    if any(first <= line_no <= last for first, last in spec.long_strings):
+        raise Refused(f'line {line_no} is inside a """ string, not a comment; --wyn-update leaves it alone')
+    if any(first <= line_no <= last for first, last in spec.block_comments):
+        closing = next((v for v in values if "*/" in v), None)
+        if closing is not None:
+            raise Refused(f"line {line_no} is inside a /* */ comment and the new text {closing!r} would close it early")
+
+
 def rewrite(text: str, spec: Spec, values: list[str], exit_status: int | None) -> tuple[str, int]:
     """The file with its EXPECT lines replaced by ``values`` (and EXPECT_EXIT by ``exit_status``).
 
@@ -94,6 +132,8 @@ def rewrite(text: str, spec: Spec, values: list[str], exit_status: int | None) -
     expects = spec.expects
     written = 0
     edits: dict[int, list[tuple[str, str]]] = {}  # 0-based line -> its replacement lines
+    for d in expects:
+        _check_rewritable(spec, d.line, lines[d.line - 1][0], values)
     for i, d in enumerate(expects):
         line, end = lines[d.line - 1]
         m = _EXPECT_AT.search(line)
@@ -104,7 +144,7 @@ def rewrite(text: str, spec: Spec, values: list[str], exit_status: int | None) -
             written += new != line
             edits[d.line - 1] = [(new, end)]
         else:
-            edits[d.line - 1] = [(before.rstrip(), end)] if before.strip() else []
+            edits[d.line - 1] = []
             written += 1
     extra = values[len(expects) :]
     if extra and expects:
@@ -136,17 +176,37 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def write_atomically(path: Path, text: str, expected_digest: str) -> None:
-    """Replace path with text (mode kept), unless it changed since it was read (Refused)."""
+def writable_target(path: Path) -> Path:
+    """The file an update writes: a symbolic link's target (the link stays); Refused if read-only."""
+    target = Path(os.path.realpath(path))
+    st = os.stat(target)
+    if not st.st_mode & stat.S_IWUSR or not os.access(target, os.W_OK):
+        raise Refused(f"{path.name} is read-only (mode {stat.S_IMODE(st.st_mode):o}); make it writable to update it")
+    return target
+
+
+def write_in_place(path: Path, text: str, expected_digest: str) -> None:
+    """Replace the file's text, unless it changed since it was read (Refused); mode, links and owner kept.
+
+    A file with one name is replaced atomically (a temporary file renamed over
+    it); a file with several hard links is rewritten in place, so that every
+    name keeps seeing it.
+    """
     current = path.read_bytes()
     if digest(current) != expected_digest:
         raise Refused("the file changed since it was compiled; run again")
-    mode = os.stat(path).st_mode
+    st = os.stat(path)
+    data = text.encode("utf-8")
+    if st.st_nlink > 1:
+        with open(path, "r+b") as f:
+            f.write(data)
+            f.truncate()
+        return
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".wyn-update")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.chmod(tmp, mode & 0o7777)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -13,9 +13,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import CorruptEntry, Entry, EntryMeta, Store, copy_verified
+from .cache import CorruptEntry, Entry, EntryMeta, Store, UnsafeEntry, copy_verified
 from .compiling import BuildResult, Compiler, new_run_dir
-from .key import KeyInputs, compute_key
+from .key import KeyInputs, compute_key, keyed
 from .settings import Settings
 from .spec import SpecError, read_source
 from .toolchain import CompileCommand, Toolchain
@@ -55,6 +55,7 @@ class Builder:
         self.hits = 0  # distinct entries served: a file run again (alone, or rerun) is still one file
         self.saved_seconds = 0.0
         self._served: set[str] = set()
+        self._noted: set[str] = set()
         self._counter = 0
         self._lock = threading.Lock()  # builds may run in run-ahead threads: counters stay exact
 
@@ -97,10 +98,12 @@ class Builder:
         return result
 
     def _build_bytes(self, source: Path, arg: str, data: bytes) -> BuildResult:
+        key, notes = keyed(self.key_inputs, arg, data)
+        warnings = self._once(notes)
         if self.store is None:
-            return self._compile_uncached(source, arg)
-        warnings: list[str] = []
-        key = compute_key(self.key_inputs, arg, data)
+            result = self._compile_uncached(source, arg)
+            result.warnings[:0] = warnings
+            return result
         try:
             hit = self._serve(key, source, warnings)
             if hit is not None:
@@ -121,6 +124,13 @@ class Builder:
         result.warnings[:0] = warnings
         return result
 
+    def _once(self, notes: list[str]) -> list[str]:
+        """The notes not given yet by this process (a planted module is named once, not per file)."""
+        with self._lock:
+            fresh = [n for n in notes if n not in self._noted]
+            self._noted.update(fresh)
+        return fresh
+
     def _give_up_cache(self, exc: OSError) -> str:
         """Stop writing a cache that failed (full, read-only): one warning; its entries are still served."""
         self.writable = False
@@ -138,7 +148,13 @@ class Builder:
             return None
         if entry is None:
             return None
-        result = self._from_entry(entry, source)
+        try:
+            result = self._from_entry(entry, source)
+        except UnsafeEntry:
+            result = None
+        except OSError as exc:
+            # Our side failed (a full TMPDIR, say): the entry is not to blame and stays.
+            return BuildResult(False, problem=f"cannot copy the cached binary to run it: {exc.strerror or exc}")
         if result is None:
             self.store.discard(key)
             warnings.append(f"cache entry {key[:12]} was damaged (its binary does not match its hash); rebuilt")
@@ -152,15 +168,12 @@ class Builder:
         return result
 
     def _from_entry(self, entry: Entry, source: Path) -> BuildResult | None:
+        """The entry as a build, None when its binary does not match its hash; OSError: ours to fail."""
         meta = entry.meta
         if meta.status != "ok" or entry.binary is None:
             return BuildResult(False, diagnostics=meta.diagnostics, compile_seconds=meta.compile_seconds, cached=True)
         target = self._slot(source)
-        try:
-            good = copy_verified(entry.binary, target, meta.binary_sha256)
-        except OSError:
-            good = False
-        if not good:
+        if not copy_verified(entry.binary, target, meta.binary_sha256):
             return None
         return BuildResult(True, target, meta.diagnostics, meta.compile_seconds, cached=True)
 

@@ -7,6 +7,10 @@
 - ``setup_repr_hook``: pytest renders an exception raised in *setup* through
   ``Item._repr_failure_py``, not through the public ``repr_failure``; an item
   that errors in setup (an unreadable file) needs it to show a readable text.
+- ``pytest_timeout_seconds``: pytest-timeout's limit for an item, through its
+  own (private) ``_get_item_settings``: run-ahead must not hide from it the
+  time a binary ran before its test's turn. Without the plugin, or if it moves
+  the function, None (no limit known: nothing is re-run).
 - ``compile_expression``: pytest's own ``-k``/``-m`` grammar, for predicting
   before collection which items a command line selects (the worker forecast).
   If a pytest release moves it, the forecast simply counts every file.
@@ -19,7 +23,7 @@ from typing import Any
 
 from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback, TerminalRepr
 
-__all__ = ["TerminalRepr", "compile_expression", "failure_repr", "setup_repr_method"]
+__all__ = ["TerminalRepr", "compile_expression", "failure_repr", "pytest_timeout_seconds", "setup_repr_method"]
 
 SETUP_REPR_METHOD = "_repr_failure_py"
 
@@ -35,6 +39,19 @@ def setup_repr_method(cls: type[Any]) -> Callable[..., Any]:
     """The base class's private setup-phase repr method, for an override to fall back on."""
     method: Callable[..., Any] = getattr(cls, SETUP_REPR_METHOD)
     return method
+
+
+def pytest_timeout_seconds(item: Any) -> float | None:
+    """The pytest-timeout limit that applies to ``item``, if the plugin is active and sets one."""
+    plugin = item.config.pluginmanager.get_plugin("timeout")
+    settings_of = getattr(plugin, "_get_item_settings", None)
+    if settings_of is None:
+        return None
+    try:
+        timeout = settings_of(item).timeout
+    except Exception:  # a bad marker is pytest-timeout's to report, in its own hook
+        return None
+    return float(timeout) if timeout else None
 
 
 def compile_expression(text: str) -> Callable[[Callable[..., bool]], bool] | None:

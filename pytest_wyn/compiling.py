@@ -25,7 +25,7 @@ import platformdirs
 from filelock import FileLock
 
 from .cache import CacheDirError, secure_dir
-from .formats import has_diagnostic, host_failure, strip_ansi
+from .formats import first_message, has_diagnostic, host_failure, strip_ansi
 from .process import Cancelled, Completed, child_env, pid_alive, run_bounded
 from .settings import Settings, usable_cpus
 from .toolchain import CompileCommand, Toolchain
@@ -154,7 +154,16 @@ def _classify(done: Completed, output: Path, timeout: float) -> Attempt:
         if host is not None:
             return Attempt(done, output, f"host resources ran out: {host}", True, False)
         if not has_diagnostic(text):
-            return Attempt(done, output, f"the compiler exited {done.returncode} without any diagnostic", True, False)
+            said = first_message(text)
+            shown = f" (it printed only {said!r})" if said != "no output" else ""
+            return Attempt(
+                done,
+                output,
+                f"the compiler exited {done.returncode} without any diagnostic on the source{shown}; "
+                "taken for a host failure (a full or unwritable TMPDIR, say)",
+                True,
+                False,
+            )
         return Attempt(done, output, "diagnostic", False, True)
     if not output.is_file():
         return Attempt(done, output, "the compiler exited 0 but wrote no binary", False, False)

@@ -32,8 +32,11 @@ _CC_ERROR = re.compile(r"^(.+?\.wyn):(\d+):(?:\d+:)?\s*(?:fatal )?error:\s*(.*)$
 _PANIC_AT = re.compile(r"panic at (.+?):(\d+):\s*(.*)")
 _PANIC = re.compile(r"^\s*Panic:\s*(.*)$", re.MULTILINE)
 
-# The block runner's own lines are coloured; a block's println output is not.
-_RESULT = re.compile(r"^  \x1b\[[0-9;]*m([\u2713\u2717])\x1b\[0m (.*?)\r?$")
+# The block runner's own lines are coloured; a block's println output is not. The runner prints
+# its line right after the block's output, with no newline of its own first: a block ending
+# with print_str("x") gives `x  ✓ name`. A result runs to the next marker or the line's end.
+_MARKER = r"  \x1b\[[0-9;]*m[\u2713\u2717]\x1b\[0m "
+_RESULT = re.compile(r"  \x1b\[[0-9;]*m([\u2713\u2717])\x1b\[0m (.*?)(?=" + _MARKER + r"|\r?$)")
 _SUMMARY = re.compile(r"^\x1b\[[0-9;]*m(?:(\d+) tests passed|(\d+) passed, (\d+) failed)\x1b\[0m\s*$")
 
 
@@ -47,9 +50,22 @@ def host_failure(text: str) -> str | None:
     return m.group(0) if m else None
 
 
+# What only a real verdict on the source prints: a Wyn diagnostic in one of its forms, or the
+# C compiler's own error lines after `Compiler output:` (an empty enum, say).
+_REAL_DIAGNOSTIC = re.compile(
+    r"^\s*Error\b|-->\s+\S+:\d+|^[^\n]*:\d+(?::\d+)?:\s*(?:fatal )?error\b",
+    re.MULTILINE,
+)
+
+
 def has_diagnostic(text: str) -> bool:
-    """Whether compiler output holds anything beyond its usual progress lines."""
-    return any(line.strip() and not _NOISE.match(line) for line in text.splitlines())
+    """Whether a failed build's output holds a diagnostic on the source.
+
+    Wyn v1.20 prints only `✗ Build failed` (nothing naming a line) when it
+    cannot write its temporary files: that, like silence or noise, is the
+    host's failure, retried and never cached.
+    """
+    return _REAL_DIAGNOSTIC.search(text) is not None or bool(compiler_output(text))
 
 
 def without_progress(text: str) -> str:
@@ -84,6 +100,22 @@ def locate_diagnostic(text: str) -> Where | None:
     return min(found, key=lambda pair: pair[0])[1]
 
 
+_CC_OUTPUT = re.compile(r"^\s*Compiler output:\s*$", re.MULTILINE)
+
+
+def compiler_output(text: str) -> str:
+    """The C compiler's own lines after Wyn's `Compiler output:` (a C-stage failure), or ""."""
+    m = _CC_OUTPUT.search(text)
+    if m is None:
+        return ""
+    kept = []
+    for line in text[m.end() :].splitlines():
+        if _NOISE.match(line) or line.strip().startswith("\U0001f409"):
+            break
+        kept.append(line)
+    return "\n".join(kept).strip("\n")
+
+
 def first_message(text: str) -> str:
     """A one-line summary of compiler output with no location."""
     m = _ERROR.search(text)
@@ -111,12 +143,55 @@ def locate_panic(text: str) -> Where | None:
     return None
 
 
-def runner_result(raw_line: str) -> tuple[bool, str] | None:
-    """(passed, block name) for a runner result line, as printed (colours kept)."""
-    m = _RESULT.match(raw_line)
-    if m is None:
+@dataclass(frozen=True)
+class RunnerResult:
+    passed: bool
+    name: str
+    before: str  # what the line held before the marker: the block's own output, unterminated
+
+
+def runner_results(raw_line: str) -> list[RunnerResult]:
+    """The runner's result markers in one line as printed (colours kept), wherever they start."""
+    found = []
+    pos = 0
+    for m in _RESULT.finditer(raw_line):
+        found.append(RunnerResult(m.group(1) == "\u2713", m.group(2), raw_line[pos : m.start()]))
+        pos = m.end()
+    return found
+
+
+# Windows reports a crash as its NTSTATUS for an exit code (Python shows it unsigned).
+NTSTATUS = {
+    0xC0000005: "access violation",
+    0xC00000FD: "stack overflow",
+    0xC0000094: "integer division by zero",
+    0xC0000095: "integer overflow",
+    0xC000008E: "floating-point division by zero",
+    0xC000001D: "illegal instruction",
+    0xC0000096: "privileged instruction",
+    0xC0000374: "heap corruption",
+    0xC0000409: "stack buffer overrun (fail fast)",
+    0xC0000017: "out of memory",
+    0xC000013A: "interrupted by Ctrl-C",
+    0x80000003: "breakpoint",
+}
+# What a Wyn binary prints on Windows when its crash handler catches a fault (then it exits 1).
+_WINDOWS_CRASH = re.compile(r"^\s*Crash detected\b.*$", re.MULTILINE)
+
+
+def crash_name(returncode: int | None, output: str = "") -> str | None:
+    """What a crash exit status (or Wyn's own crash report) means, or None for an ordinary exit."""
+    if returncode is None:
         return None
-    return m.group(1) == "\u2713", m.group(2)
+    if returncode == 139:
+        return "exit 139: segmentation fault or stack overflow"
+    status = returncode & 0xFFFFFFFF
+    if status in NTSTATUS:
+        return f"exit {status:#010x}: {NTSTATUS[status]}"
+    found = _WINDOWS_CRASH.search(output)
+    if found is not None:
+        return found.group(0).strip()
+    return None
 
 
 def runner_summary(raw_line: str) -> tuple[int, int] | None:

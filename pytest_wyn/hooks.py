@@ -31,6 +31,7 @@ class WynPlugin:
         self.state = state
         self.is_worker = hasattr(config, "workerinput")
         self.startup_cpu = 0.0  # in a worker: CPU seconds from its start to its session's
+        self.others: dict[pytest.Item, int] = {}  # under run-ahead: each other test's position in the session
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.is_worker:
@@ -94,14 +95,28 @@ class WynPlugin:
         # Only files with an item that will run: a skipped file is never built, ahead or not.
         runs = [item for item in session.items if isinstance(item, WynItem) and not _may_skip(item)]
         files = list(dict.fromkeys(item.parent for item in runs))
+        barriers, self.others = _barriers(session.items)
         self.state.builder()  # made here, once, not by the first of several threads
-        run_ahead = RunAhead(files, self.state.record.files, lambda: bool(session.shouldstop or session.shouldfail))
+        run_ahead = RunAhead(
+            files, self.state.record.files, lambda: bool(session.shouldstop or session.shouldfail), barriers
+        )
         self.state.run_ahead = run_ahead
         try:
             return (yield)
         finally:
             self.state.run_ahead = None
+            self.others = {}
             run_ahead.close()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+        try:
+            return (yield)
+        finally:
+            position = self.others.get(item)
+            run_ahead = self.state.run_ahead
+            if position is not None and run_ahead is not None:
+                run_ahead.passed(position)  # its teardown is done: the files behind it may start
 
     def _runs_ahead(self, session: pytest.Session) -> bool:
         config = self.config
@@ -178,6 +193,24 @@ class XdistController:
         from .schedule import WynScheduling  # imports xdist internals: only here
 
         return WynScheduling(config, log, self.state.record.priorities(config.rootpath))
+
+
+def _barriers(items: list[pytest.Item]) -> tuple[dict[WynFile, int], dict[pytest.Item, int]]:
+    """For each Wyn file, the position of the last other test before its first test; and those positions.
+
+    A Python test may set the environment, change directory or write files a
+    binary reads: a file runs ahead only once the tests before it are done.
+    """
+    barriers: dict[WynFile, int] = {}
+    others: dict[pytest.Item, int] = {}
+    last = -1
+    for position, item in enumerate(items):
+        if isinstance(item, WynItem):
+            barriers.setdefault(item.parent, last)
+        else:
+            others[item] = position
+            last = position
+    return barriers, others
 
 
 def _may_skip(item: pytest.Item) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from . import WynWarning, bless, formats, judge
-from .compat import TerminalRepr, failure_repr, setup_repr_method
+from .compat import TerminalRepr, failure_repr, pytest_timeout_seconds, setup_repr_method
 from .names import item_names
 from .report import source_excerpt
 from .running import FileOutcome, FileRun, Gate
@@ -58,6 +58,13 @@ class WynFile(pytest.File):
         spec = self.spec
         for unknown in spec.unknown:
             self._warn(unknown.line, f"unknown directive {unknown.key}: (did you mean {unknown.suggestion}:?)")
+        for hook in spec.misread_hooks:
+            self._warn(
+                hook.line,
+                f"Wyn takes `test {hook.name}` for the {hook.hook} hook (an unquoted name starting with "
+                f"{hook.hook}): it runs around every block and reports no result of its own; "
+                f'quote the name (test "{hook.name}") to make it a test',
+            )
         if spec.blocks and spec.main_line is not None:
             self._warn(
                 spec.main_line,
@@ -103,11 +110,13 @@ class WynFile(pytest.File):
         self._consumed.add(item.index)
         return self._outcome
 
+    def file_run(self) -> FileRun:
+        state = get_session(self.config)
+        return FileRun(self.spec, self.path, self.nodeid, "\n".join(self.lines), self.source_digest, state)
+
     def execute(self, cancel: threading.Event | None = None, run_gate: Gate | None = None) -> FileOutcome:
         """Build, run and judge the file (running.py): in its first item's turn, or ahead of it."""
-        state = get_session(self.config)
-        run = FileRun(self.spec, self.path, self.nodeid, "\n".join(self.lines), self.source_digest, state)
-        return run.execute(cancel, run_gate)
+        return self.file_run().execute(cancel, run_gate)
 
     def current_outcome(self) -> FileOutcome | None:
         return self._outcome
@@ -116,7 +125,15 @@ class WynFile(pytest.File):
         count = self.spec.item_count
         ahead = get_session(self.config).run_ahead
         try:
-            outcome = ahead.take(self) if ahead is not None and not self._ran_once else self.execute()
+            if ahead is not None and not self._ran_once:
+                outcome = ahead.take(self)
+                limit = pytest_timeout_seconds(item)
+                if limit is not None and outcome.run is not None and outcome.run.seconds >= limit:
+                    # It ran ahead for longer than pytest-timeout allows this test: run it again in its
+                    # turn, alone, so that pytest-timeout judges it as a serial run would.
+                    outcome = ahead.run_alone(self)
+            else:
+                outcome = self.execute()
             self._ran_once = True
             return outcome
         except BaseException as exc:
@@ -134,6 +151,17 @@ class WynFile(pytest.File):
             self._outcome = FileOutcome(None, None, [verdict] * count, 0.0)
             self._consumed = {item.index}
             raise
+
+
+def _interrupted(exc: BaseException, line: int) -> judge.Verdict:
+    text = str(exc).strip()
+    message = text.splitlines()[0] if text else type(exc).__name__
+    output = getattr(exc, "wyn_output", b"")
+    details = ["the test binary and its children were killed"]
+    if output:
+        lines = formats.strip_ansi(output.decode("utf-8", "replace")).splitlines()[-40:]
+        details += ["", "its output so far (the last 40 lines at most):", *(f"    {ln}" for ln in lines)]
+    return judge.Verdict(False, f"interrupted: {message}", line, details=details)
 
 
 def _xunit2(config: pytest.Config) -> bool:
@@ -185,14 +213,28 @@ class WynItem(pytest.Item):
             self.add_report_section("call", title, text)
         if self.index < len(outcome.outputs) and outcome.outputs[self.index]:
             self.add_report_section("call", "stdout", outcome.outputs[self.index])
-        self.wyn_update = outcome.updated.get(self.index, "")  # read by the report hook
         verdict = outcome.verdicts[self.index]
+        self.wyn_update = ""  # read by the report hook
+        mode = get_session(self.config).settings.update
+        if mode is not None and self._may_update():
+            # Only now, in the turn of the item that reports it: a deselected, skipped or
+            # never-reached test never has its file rewritten.
+            verdict, self.wyn_update = self.parent.file_run().update(outcome, mode)
         if not verdict.passed:
             raise WynFailure(verdict)
+
+    def _may_update(self) -> bool:
+        """The item whose verdict is about the file's EXPECT lines, and not one pinned as failing or skipped."""
+        if self.index != self.parent.file_run().update_index:
+            return False
+        return not any(self.get_closest_marker(name) for name in ("xfail", "skip", "skipif"))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, WynFailure):
             return self._repr(excinfo.value.verdict)
+        if isinstance(excinfo.value, pytest.fail.Exception):
+            # pytest.fail from outside while the binary ran (pytest-timeout): the Wyn test, not our frames.
+            return self._repr(_interrupted(excinfo.value, self.line))
         return super().repr_failure(excinfo, style)
 
     def _repr_failure_py(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> TerminalRepr:

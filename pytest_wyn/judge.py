@@ -6,6 +6,7 @@ line it is about and the lines that explain it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import signal
 from dataclasses import dataclass, field
@@ -83,7 +84,14 @@ def compile_failure(build: BuildResult) -> Verdict:
     if build.problem:
         return Verdict(False, build.problem, details=indent(build.diagnostics) if build.diagnostics.strip() else [])
     where = locate_diagnostic(build.diagnostics)
-    message = f"compile error: {where.message}" if where else f"compile error: {first_message(build.diagnostics)}"
+    c_stage = formats.compiler_output(build.diagnostics)
+    if where is not None:
+        message = f"compile error: {where.message}"
+    elif c_stage:
+        first = next((ln for ln in c_stage.splitlines() if "error" in ln), c_stage.splitlines()[0])
+        message = f"compile error in the C that Wyn generated: {first.strip()}"
+    else:
+        message = f"compile error: {first_message(build.diagnostics)}"
     return Verdict(
         False, message, where.line if where else None, where.path if where else None, indent(build.diagnostics)
     )
@@ -173,51 +181,58 @@ def _output_tail(lines: list[str], run: Completed) -> list[str]:
 def judge_blocks(spec: Spec, run: Completed, timeout: float, source: str = "") -> list[Verdict]:
     """One verdict per block, read from the runner's coloured result lines.
 
-    Only the runner's own lines count (coloured as the toolchain prints them),
-    and only in source order: a result line naming a later block while an
-    earlier one has no result yet is the earlier block's output, so a block
-    cannot forge another's result. Whatever the binary reports that the
-    collected blocks do not explain (a block we did not collect, a summary or
-    exit status that disagrees) fails visibly instead of being dropped.
+    Only the runner's own lines count (coloured as the toolchain prints them,
+    wherever on a line they start), and only in source order: a result line
+    naming a later block while an earlier one has no result yet is the earlier
+    block's output, so a block cannot forge another's result. A block named by
+    more than one result line fails, saying so: its own output may have
+    imitated the runner. The runner's summary is the last line of a finished
+    run, and nothing else. Whatever the binary reports that the collected
+    blocks do not explain (a block we did not collect, a summary or exit status
+    that disagrees) fails visibly instead of being dropped.
     """
     blocks = spec.blocks
-    reported: list[tuple[bool, list[str]]] = []
+    lines = run.text.splitlines()
+    last = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].strip()), None)
+    summary = formats.runner_summary(lines[last]) if last is not None else None
+    reported: list[tuple[bool, list[str], str]] = []  # per block, in order: passed, its output, the name printed
     segment: list[str] = []
+    strays: dict[str, int] = {}  # result lines naming a collected block out of its turn
     unknown: list[tuple[str, int, bool]] = []  # what the runner reported that no item covers
-    summary: tuple[int, int] | None = None
-    known = {b.name for b in blocks}
-    for raw in run.text.splitlines():
-        result = formats.runner_result(raw)
-        if result is not None and summary is None:
-            ok, name = result
-            if len(reported) < len(blocks) and name == blocks[len(reported)].name:
-                reported.append((ok, segment))
-                segment = []
-                continue
-            if name not in known:
-                unknown.append((name, len(reported), ok))
-                segment = []
-                continue
-        counts = formats.runner_summary(raw)
-        if counts is not None and len(reported) == len(blocks) and summary is None:
-            summary = counts
+    known = {b.name for b in blocks if b.printable}
+    for raw in lines[:last] if summary is not None else lines:
+        results = formats.runner_results(raw)
+        if not results:
+            segment.append(strip_ansi(raw))
             continue
-        segment.append(strip_ansi(raw))
+        for result in results:
+            if result.before:
+                segment.append(strip_ansi(result.before))
+            due = blocks[len(reported)] if len(reported) < len(blocks) else None
+            if due is not None and (result.name == due.name if due.printable else result.name not in known):
+                reported.append((result.passed, segment, result.name))
+                segment = []
+            elif result.name in known:
+                strays[result.name] = strays.get(result.name, 0) + 1
+                segment.append(("\u2713 " if result.passed else "\u2717 ") + result.name)
+            else:
+                unknown.append((result.name, len(reported), result.passed))
+                segment = []
     tail = [ln for ln in segment if ln.strip()]
     verdicts: list[Verdict] = []
     problem = run_failure(run, timeout)
-    # A runner summary as the last line with blocks unreported: the binary finished without them.
-    finished = summary is not None or any(formats.runner_summary(ln) for ln in run.text.rstrip().splitlines()[-1:])
-    ended_badly = problem is not None or not finished
+    ended_badly = problem is not None or summary is None
     for index, block in enumerate(blocks):
         if index < len(reported):
-            ok, seg = reported[index]
-            verdict = Verdict(True) if ok else _failed_block(block, seg)
-            verdict.output = "".join(ln + "\n" for ln in seg)
-            verdicts.append(verdict)
+            ok, seg, printed = reported[index]
+            if not block.printable:
+                verdict = _unprintable_block(block, ok, printed, seg)
+            else:
+                verdict = Verdict(True) if ok else _failed_block(block, seg)
+            verdicts.append(dataclasses.replace(verdict, output="".join(ln + "\n" for ln in seg)))
         elif index == len(reported) and ended_badly:
-            verdicts.append(_aborted_block(block, tail, run, problem))
-            verdicts[-1].output = "".join(ln + "\n" for ln in segment)
+            aborted = _aborted_block(block, tail, run, problem)
+            verdicts.append(dataclasses.replace(aborted, output="".join(ln + "\n" for ln in segment)))
         elif ended_badly:
             verdicts.append(
                 Verdict(False, f"not run: the test binary aborted in block '{blocks[len(reported)].name}'", block.line)
@@ -233,6 +248,20 @@ def judge_blocks(spec: Spec, run: Completed, timeout: float, source: str = "") -
                     + cut_note(run),
                 )
             )
+    for index, block in enumerate(blocks):
+        count = strays.get(block.name, 0)
+        if count and block.printable:
+            _add_problem(
+                verdicts,
+                index,
+                f"the output has {count} more result line(s) for block '{block.name}' than the runner prints",
+                block.line,
+                [
+                    "only the runner's last line for a block decides, and a block has exactly one;",
+                    "a block's own output may imitate the runner's lines, so this verdict cannot be trusted",
+                ],
+            )
+    unprintable = any(not b.printable for b in blocks)
     for name, at, _ in unknown:
         line = _line_of_block(source, name)
         _add_problem(
@@ -242,11 +271,13 @@ def judge_blocks(spec: Spec, run: Completed, timeout: float, source: str = "") -
             line,
             [
                 f"its result line came after {at} collected block(s); its verdict is not shown anywhere else",
-                "please report this with the file: pytest-wyn's parser missed a block form Wyn accepts",
+                "a block name with '%' is printed garbled by Wyn (see that block's failure)"
+                if unprintable
+                else "please report this with the file: pytest-wyn's parser missed a block form Wyn accepts",
             ],
         )
     if summary is not None and not problem and verdicts:
-        passed = sum(1 for ok, _ in reported if ok)
+        passed = sum(1 for ok, *_ in reported if ok)
         failed = len(reported) - passed
         seen = (passed + sum(1 for *_, ok in unknown if ok), failed + sum(1 for *_, ok in unknown if not ok))
         if summary != seen:
@@ -267,6 +298,21 @@ def judge_blocks(spec: Spec, run: Completed, timeout: float, source: str = "") -
                 ["Wyn's runner exits 1 exactly when a block failed"],
             )
     return verdicts
+
+
+def _unprintable_block(block: Block, ok: bool, printed: str, seg: list[str]) -> Verdict:
+    """A block whose name Wyn cannot print: its result line is read by position, and it fails, saying why."""
+    own = [ln for ln in seg if ln.strip()]
+    said = "passed" if ok else (formats.assertion_message(own) or "failed")
+    return Verdict(
+        False,
+        "Wyn cannot print this block's name: it has '%', and Wyn passes test names to C's printf as the format",
+        block.line,
+        details=[
+            f"the runner reported it as {printed!r} ({said}); a '%' there is undefined behaviour in the test binary",
+            "(it can garble the name or crash the binary): write '%%' for a percent sign, or rename the block",
+        ],
+    )
 
 
 def _add_problem(verdicts: list[Verdict], index: int, message: str, line: int | None, details: list[str]) -> None:

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .deps import module_deps
+from .deps import module_deps, package_dirs
 from .spec import SpecError, read_source
 from .toolchain import CompileCommand, Toolchain, c_compiler_choice
 
@@ -40,7 +40,13 @@ def _digest_bytes(data: bytes) -> str:
 
 def compute_key(inputs: KeyInputs, source: str, source_bytes: bytes) -> str:
     """The cache key of compiling ``source`` (as passed to the compiler)."""
+    return keyed(inputs, source, source_bytes)[0]
+
+
+def keyed(inputs: KeyInputs, source: str, source_bytes: bytes) -> tuple[str, list[str]]:
+    """The cache key, and a warning for each module found where another user can write."""
     h = hashlib.sha256()
+    notes: list[str] = []
     lines = [
         FORMAT_VERSION,
         f"toolchain {inputs.toolchain}",
@@ -53,6 +59,12 @@ def compute_key(inputs: KeyInputs, source: str, source_bytes: bytes) -> str:
         lines.append(f"wyn.toml {_digest_bytes(read_source(toml))}")
     except (OSError, SpecError):
         lines.append("wyn.toml absent")
+    for name, where in sorted(package_dirs(inputs.cwd).items()):
+        # A package's own wyn.toml adds its [ffi] link flags to every build (wyn_deps_ffi_flags).
+        try:
+            lines.append(f"package {name} {where!r} wyn.toml {_digest_bytes(read_source(Path(where) / 'wyn.toml'))}")
+        except (OSError, SpecError):
+            lines.append(f"package {name} {where!r} no wyn.toml")
     text = source_bytes.decode("utf-8", errors="replace")
     for dep in module_deps(text, source, inputs.cwd):
         if dep.path is None:
@@ -65,5 +77,10 @@ def compute_key(inputs: KeyInputs, source: str, source_bytes: bytes) -> str:
             lines.append(f"module {dep.name} {dep.path!r} unreadable")
             continue
         lines.append(f"module {dep.name} {dep.path!r} {_digest_bytes(data)}")
+        if dep.others_can_write:
+            notes.append(
+                f"module '{dep.name}' comes from {dep.path}, where another user can write: "
+                "they could plant code that this test compiles and runs; move the module into the project"
+            )
     h.update("\n".join(lines).encode("utf-8", errors="surrogateescape"))
-    return h.hexdigest()
+    return h.hexdigest(), notes

@@ -22,7 +22,7 @@ VALUE_OPTIONS = (
     "--wyn-compile-timeout",
     "--wyn-cache-dir",
     "--wyn-memory-limit",
-)  # --wyn-update takes an optional value: `--wyn-update tests/` is refused by its choices
+)  # --wyn-update is a switch: it never takes the next argument
 SCAN_LIMIT = 2000  # directory entries looked at, at most, to find one Wyn file for the hint
 
 

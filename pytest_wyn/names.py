@@ -4,7 +4,8 @@ A nodeid is split on ``::``, ``[...]`` reads as parameters, and IDEs and
 shells choke on newlines and outer spaces. Those characters are written as
 Python-style escapes (``\\x3a``, ``\\x5b``, ``\\x5d``, ``\\n``, ``\\t``,
 ``\\x20``) and a backslash as ``\\\\``, so a name stays readable and the mapping
-can be undone. The second block of one name gets ``#2``, the third ``#3``.
+can be undone. The second block of one name gets ``#2``, the third ``#3``
+(or the next number no other block's name has).
 """
 
 from __future__ import annotations
@@ -28,9 +29,21 @@ def safe_name(name: str) -> str:
 
 
 def item_names(blocks: list[Block]) -> Iterator[tuple[str, Block, int]]:
-    seen: dict[str, int] = {}
-    for index, block in enumerate(blocks):
-        base = safe_name(block.name)
-        n = seen.get(base, 0) + 1
-        seen[base] = n
-        yield (base if n == 1 else f"{base}#{n}"), block, index
+    """(node-id name, block, index) for each block: unique whatever the names written.
+
+    The suffix is chosen after every name is known, so that a block named
+    ``a#2`` and a second ``a`` never share an id (``a#3`` then).
+    """
+    bases = [safe_name(block.name) for block in blocks]
+    taken = set(bases)
+    used: set[str] = set()
+    for index, (base, block) in enumerate(zip(bases, blocks, strict=True)):
+        name = base
+        if name in used:
+            n = 2
+            while f"{base}#{n}" in taken:
+                n += 1
+            name = f"{base}#{n}"
+            taken.add(name)
+        used.add(name)
+        yield name, block, index

@@ -56,7 +56,21 @@ def kind_of(costs: FileCosts | None) -> Kind:
 
 
 class RunAhead:
-    def __init__(self, files: list[WynFile], record: dict[str, FileCosts], stopping: Callable[[], bool]) -> None:
+    """Files started ahead of their tests, in threads.
+
+    ``barriers`` maps a file to the position of the last other (Python) test
+    that comes before it: such a test may change the environment, the working
+    directory or the files a binary reads, so the file starts only once that
+    test has finished (``passed``), as a serial run would have run it.
+    """
+
+    def __init__(
+        self,
+        files: list[WynFile],
+        record: dict[str, FileCosts],
+        stopping: Callable[[], bool],
+        barriers: dict[WynFile, int] | None = None,
+    ) -> None:
         cores = usable_cpus()
         self.lanes = LANES_PER_CORE * cores
         self.record = record
@@ -69,10 +83,16 @@ class RunAhead:
         ordered = sorted(files, key=lambda f: (-self._predicted(f), position[f]))
         self.waiting: dict[Kind, deque[WynFile]] = {kind: deque() for kind in Kind}
         self.kinds: dict[WynFile, Kind] = {}
+        self.held: dict[int, list[WynFile]] = {}  # barrier position -> files waiting for that test to finish
+        self.passed_upto = -1  # every other test up to this position has finished
         for file in ordered:
             kind = kind_of(record.get(file.nodeid))
             self.kinds[file] = kind
-            self.waiting[kind].append(file)
+            barrier = (barriers or {}).get(file, -1)
+            if barrier >= 0:
+                self.held.setdefault(barrier, []).append(file)
+            else:
+                self.waiting[kind].append(file)
         self.claimed: set[WynFile] = set()  # taken by their own item before they started here
         self.started: dict[WynFile, tuple[Future[FileOutcome | None], threading.Event]] = {}
         self.running = 0  # started, not sleepers, not finished: at most one per lane, so nothing queues
@@ -158,6 +178,25 @@ class RunAhead:
                 self.paused = False
                 self._fill()
 
+    def passed(self, position: int) -> None:
+        """Another test, at this position in the session, has finished: files behind it may start."""
+        with self.lock:
+            if position <= self.passed_upto:
+                return
+            self.passed_upto = position
+            released = [at for at in self.held if at <= position]
+            for at in sorted(released):
+                for file in self.held.pop(at):
+                    self.waiting[self.kinds[file]].append(file)
+            if released:
+                for kind, queue in self.waiting.items():
+                    self.waiting[kind] = deque(sorted(queue, key=lambda f: -self._predicted(f)))
+            self._fill()
+
+    def run_alone(self, file: WynFile) -> FileOutcome:
+        """The file's run again, with nothing of ours alongside (see ``_alone``)."""
+        return self._alone(file)
+
     def abandon(self, file: WynFile) -> None:
         """The item waiting for this file was interrupted: kill what was started for it."""
         with self.lock:
@@ -171,6 +210,7 @@ class RunAhead:
             self.closed = True
             for queue in self.waiting.values():
                 queue.clear()
+            self.held.clear()
             entries = list(self.started.values())
         for future, cancel in entries:
             cancel.set()

@@ -11,7 +11,7 @@ import ctypes
 import dataclasses
 import errno
 import os
-import resource
+import select
 import selectors
 import signal
 import subprocess
@@ -21,8 +21,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from .watchdog import Watchdog
+from .watchdog import Watchdog, kill_tree
 
 # After the main process exits, how long a child that inherited the pipe may
 # keep it open before we stop reading and kill the group.
@@ -177,10 +178,16 @@ def run_bounded(
         if over_at_start:
             done = dataclasses.replace(done, peak_bytes=over_at_start)
         return dataclasses.replace(done, limits=limits) if limits is not None else done
-    except BaseException:
+    except BaseException as exc:
         # A foreign exception (pytest-timeout, Ctrl-C, SystemExit) unwinds through us:
-        # nothing we started may outlive it.
+        # nothing we started may outlive it. What it printed so far goes with the exception.
         _kill_group(proc.pid)
+        partial = _partial.__dict__.pop("output", b"")
+        if partial and not hasattr(exc, "wyn_output"):
+            try:
+                exc.wyn_output = partial  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
         proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
@@ -203,7 +210,9 @@ def _collect(
     eof = False
     fd = proc.stdout.fileno()
     os.set_blocking(fd, False)
-    pidfd = _pidfd(proc.pid)
+    watch = _exit_watch(proc.pid)
+    pidfd = watch[0] if watch is not None else None
+    _partial.__dict__.pop("output", None)
     try:
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ, "out")
@@ -211,7 +220,7 @@ def _collect(
                 sel.register(pidfd, selectors.EVENT_READ, "exit")
             while True:
                 now = time.monotonic()
-                if exited_at is None and pidfd is None and _has_exited(proc.pid):
+                if exited_at is None and pidfd is None and _has_exited(proc):
                     exited_at = now
                 if exited_at is not None and (eof or now - exited_at > EXIT_GRACE_SECONDS):
                     break  # done, or a child that outlived the binary still holds the pipe
@@ -242,9 +251,12 @@ def _collect(
                     else:
                         eof = True
                         sel.unregister(fd)
+    except BaseException:
+        _partial.output = buf.result()[0]  # for run_bounded to attach to an interruption
+        raise
     finally:
-        if pidfd is not None:
-            os.close(pidfd)
+        if watch is not None:
+            watch[1]()
     _kill_group(proc.pid)
     returncode, cpu = _reap(proc)
     proc.stdout.close()
@@ -277,8 +289,11 @@ def _reap(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
 
     (Not its ru_maxrss: after a vfork that counts the pytest process's size too.)
     """
+    wait4 = getattr(os, "wait4", None)
+    if wait4 is None or proc.returncode is not None:
+        return proc.wait(), 0.0
     try:
-        _, status, usage = os.wait4(proc.pid, 0)
+        _, status, usage = wait4(proc.pid, 0)
     except ChildProcessError:
         return proc.wait(), 0.0
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -297,7 +312,24 @@ def _pidfd(pid: int) -> int | None:
     return fd
 
 
-_can_prlimit = hasattr(resource, "prlimit")
+# Linux sets limits from the parent (prlimit); macOS only in the child, and it refuses an
+# address-space limit (setrlimit(RLIMIT_AS) fails with EINVAL there): no memory limit on macOS.
+MEMORY_LIMIT_WORKS = sys.platform.startswith(("linux", "freebsd"))
+
+
+def _posix_resource() -> Any:
+    """The ``resource`` module, imported at first use (POSIX only; None elsewhere or where it is missing)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource
+
+
+_resource = _posix_resource()
+_prlimit: Callable[..., Any] | None = getattr(_resource, "prlimit", None)
+_can_prlimit = _prlimit is not None
+_partial = threading.local()  # the output of a run interrupted from outside, until run_bounded takes it
 _watchdog = Watchdog()
 
 
@@ -310,11 +342,13 @@ def _set_limits(pid: int, limits: Limits) -> int:
     limit had been there from the start; one that is already over it is killed
     (and reported as over the limit), as it would have failed to grow past it.
     """
+    if _prlimit is None:
+        return 0
     try:
         if limits.cpu_seconds:
-            resource.prlimit(pid, resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+            _prlimit(pid, _resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
         if limits.memory_bytes:
-            resource.prlimit(pid, resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+            _prlimit(pid, _resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
             peak = _peak_address_space(pid)
             return peak if peak > limits.memory_bytes else 0
     except (ProcessLookupError, PermissionError):
@@ -343,11 +377,16 @@ def _child_setup(die_with_parent: bool, limits: Limits | None) -> Callable[[], N
     def setup() -> None:
         if die_with_parent and _libc is not None:
             # Be killed if the process that started us dies (a killed worker, pytest-timeout's os._exit).
-            _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            _libc.prctl(_PR_SET_PDEATHSIG, 9)  # SIGKILL
+        if _resource is None:
+            return
         if limits is not None and limits.cpu_seconds:
-            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
-        if limits is not None and limits.memory_bytes:
-            resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+            _resource.setrlimit(_resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+        if limits is not None and limits.memory_bytes and MEMORY_LIMIT_WORKS:
+            try:
+                _resource.setrlimit(_resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+            except (ValueError, OSError):
+                pass  # refused (as macOS does): the binary runs without it, never fails for it
 
     return setup
 
@@ -361,20 +400,50 @@ if sys.platform.startswith("linux"):
         _libc = None
 
 
-def _has_exited(pid: int) -> bool:
-    """True once the child is a zombie; it is not reaped, so its group id stays ours."""
+def _has_exited(proc: subprocess.Popen[bytes]) -> bool:
+    """True once the child is a zombie; with ``os.waitid`` it is not reaped, so its group id stays ours.
+
+    Without it (CPython on macOS before 3.13) the child is reaped here; its
+    group lives on while any member does, and ``_reap`` takes the status Popen kept.
+    """
+    waitid = getattr(os, "waitid", None)
+    if waitid is None:
+        return proc.poll() is not None
     try:
-        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        info = waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
     except ChildProcessError:
         return True
     return info is not None
 
 
-def _kill_group(pgid: int) -> None:
+def _exit_watch(pid: int) -> tuple[int, Callable[[], None]] | None:
+    """A descriptor that becomes readable when pid exits, and how to close it; None: poll instead.
+
+    Linux: a pidfd. macOS and the BSDs: a kqueue with NOTE_EXIT for the pid.
+    """
+    fd = _pidfd(pid)
+    if fd is not None:
+        return fd, lambda: os.close(fd)
+    kqueue = getattr(select, "kqueue", None)
+    if kqueue is None:
+        return None
     try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+        queue = kqueue()
+        event = select.kevent(  # type: ignore[attr-defined,unused-ignore]
+            pid,
+            filter=select.KQ_FILTER_PROC,  # type: ignore[attr-defined,unused-ignore]
+            flags=select.KQ_EV_ADD | select.KQ_EV_ONESHOT,  # type: ignore[attr-defined,unused-ignore]
+            fflags=select.KQ_NOTE_EXIT,  # type: ignore[attr-defined,unused-ignore]
+        )
+        queue.control([event], 0, 0)
+    except OSError:
+        return None  # already gone: the poll says so at once
+    return queue.fileno(), queue.close
+
+
+def _kill_group(pgid: int) -> None:
+    """The binary's process group and session: a child that called setpgid is no escape."""
+    kill_tree(pgid)
 
 
 def pid_alive(pid: int) -> bool:

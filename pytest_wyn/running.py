@@ -19,7 +19,7 @@ from typing import Any
 
 from . import bless, formats, judge
 from .compiling import BuildResult
-from .process import Cancelled, Completed, Limits, child_env, run_bounded
+from .process import MEMORY_LIMIT_WORKS, Cancelled, Completed, Limits, child_env, run_bounded
 from .record import FileCosts
 from .session import WynSession
 from .spec import Spec
@@ -37,7 +37,6 @@ class FileOutcome:
     warned: bool = False  # build warnings are shown once per file, not once per block
     sections: list[tuple[str, str]] = field(default_factory=list)  # shown with every item of the file
     outputs: list[str] = field(default_factory=list)  # per item: what its run printed, its "stdout"
-    updated: dict[int, str] = field(default_factory=dict)  # item index -> diff written by --wyn-update
     seconds: float = 0.0  # what building, running and judging took
     ahead: bool = False  # computed by run-ahead, before its first item asked
 
@@ -132,7 +131,10 @@ class FileRun:
                 timeout=timeout,
                 limit=session.settings.max_output,
                 die_with_parent=True,
-                limits=Limits(cpu_seconds=math.ceil(2 * timeout), memory_bytes=session.settings.memory_limit),
+                limits=Limits(
+                    cpu_seconds=math.ceil(2 * timeout),
+                    memory_bytes=session.settings.memory_limit if MEMORY_LIMIT_WORKS else None,
+                ),
                 cancel=cancel,
             )
         outcome.run = run
@@ -145,42 +147,50 @@ class FileRun:
         else:
             outcome.verdicts = [judge.judge_program(spec, run, timeout)]
             outcome.outputs = [_run_text(run)]
-        if session.settings.update is not None:
-            self._update(outcome, run, build, session.settings.update)
         return outcome
 
-    def _update(self, outcome: FileOutcome, run: Completed, build: BuildResult, mode: str) -> None:
-        """``--wyn-update``: rewrite this file's EXPECT lines from the run, when they are what failed."""
+    @property
+    def update_index(self) -> int | None:
+        """Which item's verdict ``--wyn-update`` may change: the one about the file's EXPECT lines."""
         spec = self.spec
-        index = len(spec.blocks) if spec.is_block_file else 0
-        if index >= len(outcome.verdicts) or spec.expect_errors:
-            return
+        if spec.expect_errors:
+            return None
+        return len(spec.blocks) if spec.is_block_file else 0
+
+    def update(self, outcome: FileOutcome, mode: str) -> tuple[judge.Verdict, str]:
+        """``--wyn-update``, in the turn of the item that reports it: rewrite the EXPECT lines from the run.
+
+        Called only by that item, after it ran and was selected, so a
+        deselected, skipped or never-reached test never has its file rewritten.
+        Returns the item's verdict (a pass when written) and the diff written.
+        """
+        spec = self.spec
+        index = self.update_index
+        run, build = outcome.run, outcome.build
+        if index is None or index >= len(outcome.verdicts) or run is None or build is None:
+            return (outcome.verdicts[index] if index is not None and index < len(outcome.verdicts) else judge.PASS), ""
         verdict = outcome.verdicts[index]
         if spec.expects:
             if verdict.passed:
-                return
+                return verdict, ""
         elif not (mode == "all" and verdict.passed and not spec.is_block_file):
-            return  # a program test becomes an output test only when asked (--wyn-update=all)
+            return verdict, ""  # a program test becomes an output test only when asked (--wyn-update=all)
         try:
-            values = bless.blessable_lines(run)
+            values = bless.blessable_lines(run, spec)
             if spec.is_block_file:
                 values = values[: len(spec.expects)]  # the runner's own lines are not pinned: the author's count
             exit_status = None if spec.is_block_file else run.returncode
             if build.source_digest != self.source_digest:
                 raise bless.Refused("the file changed between collection and compiling; run again")
-            old_text = self.path.read_bytes().decode("utf-8")
+            target = bless.writable_target(self.path)
+            old_text = target.read_bytes().decode("utf-8")
             new_text, written = bless.rewrite(old_text, spec, values, exit_status)
             update = bless.Update(self.path, old_text, new_text, written)
-            bless.write_atomically(self.path, new_text, self.source_digest)
-        except bless.Refused as exc:
-            outcome.verdicts[index] = _with_note(verdict, f"not updated by --wyn-update: {exc}")
-            return
-        except (OSError, UnicodeDecodeError) as exc:
-            outcome.verdicts[index] = _with_note(verdict, f"not updated by --wyn-update: {exc}")
-            return
+            bless.write_in_place(target, new_text, self.source_digest)
+        except (bless.Refused, OSError, UnicodeDecodeError) as exc:
+            return _with_note(verdict, f"not updated by --wyn-update: {exc}"), ""
         shown = os.path.relpath(self.path, self.state.rootdir)
-        outcome.updated[index] = update.diff(shown)
-        outcome.verdicts[index] = judge.Verdict(True, output=verdict.output)
+        return judge.Verdict(True, output=verdict.output), update.diff(shown)
 
 
 def _with_note(verdict: judge.Verdict, note: str) -> judge.Verdict:

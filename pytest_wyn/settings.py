@@ -4,6 +4,7 @@ and (where useful) in the environment: read once per session into a dataclass.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 import shlex
@@ -63,13 +64,20 @@ def add_options(parser: pytest.Parser) -> None:
         default=False,
         help="run every binary only when its test's turn comes (see wyn_run_ahead)",
     )
+    # A plain switch that never takes the next argument (`--wyn-update tests/x.wyn` updates that file);
+    # `--wyn-update=all` and `=expect` are spelled whole, so argparse finds them before splitting at '='.
     group.addoption(
         "--wyn-update",
-        nargs="?",
+        action="store_const",
         const="expect",
-        choices=("expect", "all"),
-        help="rewrite failing EXPECT lines from the actual output; =all also pins passing program tests' output",
+        dest="wyn_update",
+        help="rewrite failing EXPECT lines from the actual output; --wyn-update=all also pins passing "
+        "program tests' output",
     )
+    for mode in ("all", "expect"):
+        group.addoption(
+            f"--wyn-update={mode}", action="store_const", const=mode, dest="wyn_update", help=argparse.SUPPRESS
+        )
     group.addoption("--wyn-cache-dir", metavar="DIR", help="compile cache directory (default: the user cache dir)")
     group.addoption(
         "--wyn-no-cache", action="store_true", default=False, help="neither read nor write the compile cache"

@@ -23,13 +23,17 @@ KNOWN_DIRECTIVES = ("EXPECT", "EXPECT_ERROR", "EXPECT_EXIT", "SKIP", "XFAIL", "T
 # greps `// EXPECT:`), it counts wherever it stands on its line.
 _DIRECTIVE_RE = re.compile(r"//[ \t]*([A-Z][A-Z0-9_]*):[ ]?([^\n]*)")
 
-# The structural scan: only what can change brace depth or hide a block.
+# The structural scan: only what can change brace depth or hide a block. Wyn's lexer
+# skips `//` and `#` to the end of the line and `/* ... */`: quotes inside them mean nothing.
 _SCAN_RE = re.compile(
-    r"""//[^\n]*|/\*|\"\"\"|"|'|\{|\}|\b(?:test|fn)\b""",
+    r"""//[^\n]*|\#[^\n]*|/\*|\"\"\"|"|'|\{|\}|\b(?:test|fn)\b""",
 )
 _SIMPLE_STRING_TAIL = re.compile(r'(?:[^"\\\n$]|\\.|\$(?!\{))*"')
 _SQ_STRING_TAIL = re.compile(r"(?:[^'\\\n]|\\.)*'")
-_TEST_HEAD = re.compile(r'test[ \t]*"')
+# As Wyn's parser: `test`, spaces or tabs, then a quoted name or an identifier (starting with a letter).
+_TEST_HEAD = re.compile(r'test[ \t]*(?:(")|([A-Za-z][A-Za-z0-9_]*))')
+# An unquoted name starting so is taken by Wyn's code generator for the hook (codegen_program.c).
+HOOK_NAMES = ("before_each", "after_each")
 # Between a block's name and its `{` Wyn's parser skips whitespace, newlines and comments.
 _AFTER_NAME = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)*(\{)?", re.DOTALL)
 _FN_MAIN = re.compile(r"fn[ \t]+main\b")
@@ -53,11 +57,26 @@ class Directive:
 
 @dataclass(frozen=True)
 class Block:
-    """A top-level `test "name" { ... }` block, lines 1-based and inclusive."""
+    """A top-level `test "name" { ... }` (or `test name { ... }`) block, lines 1-based and inclusive.
+
+    ``name`` is the name as Wyn's runner prints it: the runner passes a quoted
+    name to C's printf as the format, so C escapes are decoded and `%%` is `%`;
+    any other `%` is a conversion Wyn cannot print (``printable`` is False).
+    """
 
     name: str
     line: int
     end_line: int
+    printable: bool = True
+
+
+@dataclass(frozen=True)
+class MisreadHook:
+    """`test after_each_x { }`: an unquoted name that Wyn takes for a hook, never a test of its own."""
+
+    name: str
+    hook: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -75,6 +94,10 @@ class Spec:
     blocks: list[Block] = field(default_factory=list)
     main_line: int | None = None
     unknown: list[UnknownDirective] = field(default_factory=list)
+    misread_hooks: list[MisreadHook] = field(default_factory=list)
+    # Lines (first, last) inside a `/* */` comment or a `"""` string: --wyn-update writes there with care.
+    block_comments: list[tuple[int, int]] = field(default_factory=list)
+    long_strings: list[tuple[int, int]] = field(default_factory=list)
     _by_block: dict[int, list[Directive]] | None = field(default=None, repr=False, compare=False)
 
     def values(self, key: str) -> list[Directive]:
@@ -113,13 +136,6 @@ class Spec:
         if self.is_block_file:
             return len(self.blocks) + (1 if self.expects else 0)
         return 1
-
-    def block_at(self, line: int) -> Block | None:
-        starts = [b.line for b in self.blocks]  # blocks are in source order and never nest
-        i = bisect.bisect_right(starts, line) - 1
-        if i >= 0 and line <= self.blocks[i].end_line:
-            return self.blocks[i]
-        return None
 
     def directives_for(self, block_index: int | None) -> list[Directive]:
         """File-level directives, plus those inside the block at ``block_index``: one pass per file."""
@@ -241,7 +257,7 @@ def _parse_structure(text: str, spec: Spec, line_of: LineOf) -> None:
     depth = 0
     pos = 0
     opens: list[int] = []  # offsets of unclosed braces, for error messages
-    current: tuple[str, int] | None = None  # block being read: name, start offset
+    current: tuple[str, bool, int] | None = None  # block being read: name, printable, start offset
     search = _SCAN_RE.search
     while True:
         m = search(text, pos)
@@ -260,22 +276,24 @@ def _parse_structure(text: str, spec: Spec, line_of: LineOf) -> None:
             opens.pop()
             pos = m.end()
             if depth == 0 and current is not None:
-                name, at = current
-                spec.blocks.append(Block(name, line_of(at), line_of(start)))
+                name, printable, at = current
+                spec.blocks.append(Block(name, line_of(at), line_of(start), printable))
                 current = None
         elif tok[0] == "/":
             if tok == "/*":
                 end = text.find("*/", m.end())
-                if end < 0:
-                    raise SpecError("unterminated block comment", line_of(start))
-                pos = end + 2
+                pos = len(text) if end < 0 else end + 2  # Wyn's lexer: the rest of the file is the comment
+                spec.block_comments.append((line_of(start), line_of(pos - 1)))
             else:
                 pos = m.end()
+        elif tok[0] == "#":
+            pos = m.end()
         elif tok == '"""':
             end = text.find('"""', m.end())
             if end < 0:
                 raise SpecError('unterminated multi-line string (""")', line_of(start))
             pos = end + 3
+            spec.long_strings.append((line_of(start), line_of(pos - 1)))
         elif tok == '"':
             pos = _skip_string(text, m.end(), start, line_of)
         elif tok == "'":
@@ -288,10 +306,19 @@ def _parse_structure(text: str, spec: Spec, line_of: LineOf) -> None:
             if depth == 0:
                 head = _TEST_HEAD.match(text, start)
                 if head is not None:
-                    name_end = _skip_string(text, head.end(), head.end() - 1, line_of)
+                    quoted = head.group(1) is not None
+                    name_end = _skip_string(text, head.end(), head.end() - 1, line_of) if quoted else head.end()
                     brace = _AFTER_NAME.match(text, name_end)
                     if brace is not None and brace.group(1):
-                        current = (_unescape(text[head.end() : name_end - 1]), start)
+                        if quoted:
+                            name, printable = printed_name(text[head.end() : name_end - 1])
+                        else:
+                            name, printable = head.group(2), True
+                        hook = None if quoted else next((h for h in HOOK_NAMES if name.startswith(h)), None)
+                        if hook is not None:
+                            spec.misread_hooks.append(MisreadHook(name, hook, line_of(start)))
+                        else:
+                            current = (name, printable, start)
                         pos = brace.start(1)
                     else:
                         pos = name_end
@@ -342,10 +369,42 @@ def _skip_interpolation(text: str, i: int, start: int, line_of: LineOf) -> int:
     raise SpecError("unterminated string interpolation", line_of(start))
 
 
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", '"': '"', "\\": "\\", "'": "'"}
+_C_ESCAPES = {
+    "n": b"\n", "t": b"\t", "r": b"\r", "a": b"\a", "b": b"\b", "f": b"\f", "v": b"\v", "e": b"\x1b",
+    "\\": b"\\", "'": b"'", '"': b'"', "?": b"?",
+}  # fmt: skip
+_C_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.DOTALL)
 
 
-def _unescape(body: str) -> str:
-    if "\\" not in body:
-        return body
-    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), body)
+def printed_name(body: str) -> tuple[str, bool]:
+    """A quoted block name as Wyn's runner prints it, and whether it can print it at all.
+
+    Wyn pastes the name into a C string literal that is printf's format:
+    C decodes its escapes (``\\x41`` is ``A``), printf turns ``%%`` into ``%``
+    and any other ``%`` into a conversion with no argument (undefined).
+    """
+    data = _decode_c_escapes(body) if "\\" in body else body.encode("utf-8", "surrogateescape")
+    name = data.decode("utf-8", errors="replace")
+    printable = "%" not in name.replace("%%", "")
+    return name.replace("%%", "%") if printable else name, printable
+
+
+def _decode_c_escapes(body: str) -> bytes:
+    out = bytearray()
+    pos = 0
+    for m in _C_ESCAPE.finditer(body):
+        out += body[pos : m.start()].encode("utf-8", "surrogateescape")
+        out += _c_escape(m.group(1))
+        pos = m.end()
+    out += body[pos:].encode("utf-8", "surrogateescape")
+    return bytes(out)
+
+
+def _c_escape(code: str) -> bytes:
+    if code[0] == "x":
+        return bytes([int(code[1:], 16)])
+    if code[0] in "01234567":
+        return bytes([int(code, 8) & 0xFF])
+    if code[0] in "uU":
+        return chr(int(code[1:], 16)).encode("utf-8", "surrogatepass")
+    return _C_ESCAPES.get(code, code.encode("utf-8", "surrogateescape"))

@@ -5,7 +5,8 @@ every start into a full fork of the pytest process (about 2.5 ms of CPU per
 test binary, measured) and kills only the binary, not what it started. Instead
 one small helper per process watches a pipe only we hold: "+PGID" and "-PGID"
 lines say which groups are alive; at end of file, which the kernel gives it
-however we die, it kills the groups still listed.
+however we die, it kills the groups still listed, and what left them for a
+group of its own within their session.
 
 This file is also the helper's program (run by path, standard library only).
 """
@@ -78,6 +79,53 @@ class Watchdog:
         return True
 
 
+def session_members(sid: int) -> list[int]:
+    """Processes still in session ``sid`` (Linux, from /proc): what left the group with setpgid.
+
+    Only processes started after the session's leader are read (pids grow,
+    until they wrap around: then all are), so it costs a directory listing.
+    """
+    try:
+        names = os.listdir("/proc")
+        with open("/proc/loadavg", "rb") as loadavg:
+            last = int(loadavg.read().split()[-1])  # the most recently allocated pid
+    except (OSError, ValueError, IndexError):
+        return []
+    wrapped = last < sid
+    found = []
+    for name in names:
+        if not name.isdigit():
+            continue
+        pid = int(name)
+        if pid == sid or (pid < sid and not wrapped):
+            continue
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                data = stat.read()
+            if int(data[data.rindex(b")") + 2 :].split()[3]) == sid:
+                found.append(pid)
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return found
+
+
+def kill_tree(sid: int) -> None:
+    """Kill the process group ``sid`` and every process left in its session (a new group is no escape)."""
+    try:
+        os.killpg(sid, signal.SIGKILL)
+    except OSError:
+        pass
+    for _ in range(3):  # what they forked while we killed
+        members = session_members(sid)
+        if not members:
+            return
+        for pid in members:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
 def _serve() -> None:
     """The helper: remember live groups until end of file, then kill those left."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -92,12 +140,8 @@ def _serve() -> None:
         else:
             live.discard(pgid)
     for pgid in live:
-        if pgid <= 1:
-            continue
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except OSError:
-            pass
+        if pgid > 1:
+            kill_tree(pgid)
 
 
 if __name__ == "__main__":

@@ -235,7 +235,7 @@ def test_directives_inside_blocks_belong_to_their_block() -> None:
     )
     assert [d.value for d in spec.directives_for(None)] == ["everywhere", "at the end"]
     assert [d.value for d in spec.directives_for(123)] == ["everywhere", "at the end", "m123"]
-    assert spec.block_at(2) == spec.blocks[0] and spec.block_at(1) is None
+    assert [d.value for d in spec.directives_for(0)] == ["everywhere", "at the end", "m0"]
 
 
 def test_fifos_and_devices_named_like_tests_never_block_or_exhaust_memory(wyn: WynProject) -> None:

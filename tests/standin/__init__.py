@@ -36,7 +36,8 @@ Behaviour that a runner can observe, as the real compiler:
     ``Built: OUT (NKB, Nms)`` on stdout; syntax and type errors on stdout as
     ``Error: msg`` + ``  --> FILE:LINE:COL``; checker errors on stderr as
     ``Error at line N: msg`` with a caret line; C-compiler failures as
-    ``Build failed`` + the C compiler's output; ``Compilation failed`` on stderr;
+    ``✗ Build failed`` + ``Compiler output:`` + the C compiler's output;
+    ``Compilation failed`` on stderr after a Wyn diagnostic;
     a missing module prints ``Error: Module 'm' not found`` and still builds.
 
 Knobs (environment):
@@ -46,7 +47,8 @@ Knobs (environment):
     WYN_STANDIN_CRASH        "segv" kills the compiler by SIGSEGV, "hang" never returns,
                              "nobinary" exits 0 without writing the output,
                              "noexec" exits 0 after writing a non-executable text file,
-                             "garbage" prints noise and exits 1, "silent" exits 1 printing nothing
+                             "garbage" prints noise and exits 1, "silent" exits 1 printing nothing,
+                             "buildfailed" prints only ``✗ Build failed`` (Wyn with a full TMPDIR)
 
 The C it generates defines WYN_RELEASE_FLAG (1 with --release) and WYN_CC_FLAG
 (0 unless the C compiler defines it), so a test can observe how it was built.

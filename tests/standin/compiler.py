@@ -219,9 +219,15 @@ class Compiler:
                 i += 1
             elif tok.text == "fn":
                 i = self.skip_block(t, self.entry.fns[t[i + 1].text].body_start)
-            elif tok.text == "test" and t[i + 1].kind == "string":
+            elif tok.text == "test" and t[i + 1].kind in ("string", "ident"):
                 self.expect(t, i + 2, "{")
-                tests.append((unescape(t[i + 1].text), i + 2))
+                name = t[i + 1].text
+                # As Wyn's code generator: an unquoted name starting with a hook's name is that hook.
+                hook = next((h for h in ("before_each", "after_each") if name.startswith(h)), None)
+                if t[i + 1].kind == "ident" and hook is not None:
+                    hooks[hook] = i + 2
+                else:
+                    tests.append((name[1:-1] if t[i + 1].kind == "string" else name, i + 2))
                 i = self.skip_block(t, i + 2)
             elif tok.text in ("before_each", "after_each") and t[i + 1].text == "{":
                 hooks[tok.text] = i + 1
@@ -239,11 +245,11 @@ class Compiler:
                 out.append(self.block(t, start)[0])
                 if "after_each" in hooks:
                     out.append(self.block(t, hooks["after_each"])[0])
-                cname = c_string(name)
+                # As Wyn: the name as written goes into printf's format (escapes decoded, % a conversion).
                 tick, cross = "\\342\\234\\223", "\\342\\234\\227"
                 out.append(
-                    f'  if (wyn_fail_count == before) {{ passed++; printf("  {GREEN}{tick}{RESET} %s\\n", {cname}); }}'
-                    f' else {{ failed++; printf("  {RED}{cross}{RESET} %s\\n", {cname}); }} }}'
+                    f'  if (wyn_fail_count == before) {{ passed++; printf("  {GREEN}{tick}{RESET} {name}\\n"); }}'
+                    f' else {{ failed++; printf("  {RED}{cross}{RESET} {name}\\n"); }} }}'
                 )
             out.append(
                 f'  if (failed) {{ printf("\\n{RED}%d passed, %d failed{RESET}\\n", passed, failed); return 1; }}'
@@ -476,6 +482,8 @@ class Compiler:
 
         if name in ("println", "print"):
             return f"wyn_println({val(*args[0]) if args else chr(34) * 2})"
+        if name == "print_str":  # no newline, as Wyn's print_str
+            return f'printf("%s", {val(*args[0]) if args else chr(34) * 2})'
         if name == "panic":
             return f"wyn_panic({val(*args[0])})"
         if name == "exit":
@@ -495,7 +503,7 @@ class Compiler:
 
 
 CTYPE = {"int": "long long", "string": "const char*", "arr": "WynArr", "void": "int"}
-BUILTINS = {"println", "print", "panic", "exit", "assert", "assert_eq", "len", "__c"}
+BUILTINS = {"println", "print", "print_str", "panic", "exit", "assert", "assert_eq", "len", "__c"}
 
 
 def unescape_c(code: str) -> str:

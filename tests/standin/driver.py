@@ -71,6 +71,10 @@ def misbehave(mode: str) -> None:
         sys.exit(1)
     if mode == "silent":
         sys.exit(1)
+    if mode == "buildfailed":  # what Wyn v1.20 prints when it cannot write its temporary files
+        sys.stdout.write(f"{BOLD}Building{RESET} x.wyn...\n")
+        sys.stderr.write(f"{RED}\u2717{RESET} Build failed\n")
+        sys.exit(1)
 
 
 def build(path: str, out: str | None, release: bool, check_only: bool) -> int:
@@ -124,8 +128,7 @@ def build(path: str, out: str | None, release: bool, check_only: bool) -> int:
     line = " ".join([cc, *flags, "-w", "-o", shlex.quote(out), shlex.quote(cfile)])
     proc = subprocess.run(line, shell=True, capture_output=True, text=True)
     if proc.returncode != 0:
-        sys.stderr.write(f"Build failed\n{proc.stdout}{proc.stderr}")
-        sys.stderr.write("Compilation failed\n")
+        sys.stderr.write(f"{RED}\u2717{RESET} Build failed\n  Compiler output:\n{proc.stdout}{proc.stderr}\n")
         return 1
     ms = int((time.monotonic() - start) * 1000)
     size = os.path.getsize(out) // 1024

@@ -17,7 +17,7 @@ class WynError(Exception):
 TOKEN_RE = re.compile(
     r"""
     (?P<ws>[ \t\r\n]+)
-  | (?P<linecomment>//[^\n]*)
+  | (?P<linecomment>//[^\n]*|\#[^\n]*)
   | (?P<blockcomment>/\*.*?\*/)
   | (?P<string>"(?:[^"\\\n]|\\.)*")
   | (?P<int>\d+)

@@ -16,6 +16,9 @@ SEARCH_ORDER = (
     "{m}.wyn",  # the working directory
     "./modules/{m}.wyn",
     "./wyn_modules/{m}.wyn",
+    "{PKG}/{m}.wyn",  # a wyn.toml [dependencies] entry, in ~/.wyn/pkg/<host>/<owner>/<repo>@<ref>/
+    "{PKG}/src/{m}.wyn",
+    "{PKG}/src/main.wyn",
     "./packages/{m}/{m}.wyn",
     "{S}/packages/{m}/{m}.wyn",
     "./packages/{m}.wyn",
@@ -24,17 +27,41 @@ SEARCH_ORDER = (
     "/usr/local/lib/wyn/modules/{m}.wyn",
     "./stdlib/{m}.wyn",
     "../stdlib/{m}.wyn",
+    "/tmp/wyn_modules/{m}.wyn",
 )
+
+
+def package_dir(name: str) -> str | None:
+    """A ``[dependencies]`` entry ``name = "host/owner/repo[@ref]"`` of ./wyn.toml, as a package directory."""
+    try:
+        with open("wyn.toml", encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    section = ""
+    for line in (ln.strip() for ln in lines):
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif section == "dependencies" and "=" in line:
+            key, value = (part.strip() for part in line.split("=", 1))
+            if key == name:
+                spec, _, ref = value.strip('"').partition("@")
+                root = os.environ.get("WYN_PKG_CACHE") or os.path.join(os.environ.get("HOME") or ".", ".wyn", "pkg")
+                return f"{root}/{spec}@{ref or 'HEAD'}"
+    return None
 
 
 def find_module(name: str, source_dir: str) -> str | None:
     """The path (relative to the working directory, as the compiler opens it) of module ``name``."""
     parent = os.path.dirname(source_dir) if "/" in source_dir else None
     home = os.environ.get("HOME")
+    package = package_dir(name)
     for template in SEARCH_ORDER:
         if ("{P}" in template and parent is None) or ("{HOME}" in template and not home):
             continue
-        path = template.format(S=source_dir, P=parent, m=name, HOME=home)
+        if "{PKG}" in template and package is None:
+            continue
+        path = template.format(S=source_dir, P=parent, m=name, HOME=home, PKG=package)
         if os.path.exists(path):
             return path
     return None
