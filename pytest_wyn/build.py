@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .cache import CorruptEntry, Entry, EntryMeta, Store, UnsafeEntry, copy_verified
 from .compiling import BuildResult, Compiler, new_run_dir
+from .engine.hostpaths import executable_name, wyn_path
 from .key import KeyInputs, compute_key, keyed
 from .settings import Settings
 from .spec import SpecError, read_source
@@ -70,16 +71,16 @@ class Builder:
     def source_arg(self, source: Path) -> str:
         """The path string passed to the compiler: relative to the rootdir when inside it."""
         try:
-            return str(source.relative_to(self.rootdir))
+            return wyn_path(source.relative_to(self.rootdir))
         except ValueError:
-            return str(source)
+            return wyn_path(source)
 
     def _slot(self, source: Path) -> Path:
         with self._lock:
             self._counter += 1
             slot = self.run_dir / str(self._counter)
         slot.mkdir()
-        return slot / (source.stem or "test")
+        return slot / executable_name(source.stem or "test")
 
     def build(self, source: Path, cancel: threading.Event | None = None) -> BuildResult:
         """Build (or serve from the cache) one file; ``cancel`` from another thread kills the compile."""

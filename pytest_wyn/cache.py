@@ -25,6 +25,9 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from .engine.openflags import BINARY, CLOEXEC, NOFOLLOW
+from .engine.owner import is_mine, is_reparse_point, my_uid, private_dir_problem
+
 STAGING_MAX_AGE = 3600.0
 
 
@@ -55,11 +58,17 @@ def check_path_components(path: Path) -> None:
 
     Each must belong to root or to us and be writable by no one else, except a
     root-owned sticky directory such as /tmp (others cannot rename our entries
-    there). Otherwise another user could swap the cache under us.
+    there). Otherwise another user could swap the cache under us. On Windows,
+    where a drive's root lets every user add folders, only junctions and
+    symbolic links on the way are refused; the cache directory's own ACL decides.
     """
-    uid = os.getuid()
+    uid = my_uid()
     for parent in reversed(path.parents):
-        st = parent.stat()
+        st = parent.lstat() if uid is None else parent.stat()
+        if uid is None:
+            if is_reparse_point(st):
+                raise CacheDirError(f"{parent} (on the way to {path}) is a junction or symbolic link")
+            continue
         if st.st_uid not in (0, uid):
             raise CacheDirError(f"{parent} (on the way to {path}) belongs to another user (uid {st.st_uid})")
         if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not (st.st_uid == 0 and st.st_mode & stat.S_ISVTX):
@@ -84,16 +93,9 @@ def secure_dir(path: Path) -> Path:
 
 
 def check_private_dir(path: Path) -> None:
-    st = os.lstat(path)
-    if stat.S_ISLNK(st.st_mode):
-        raise CacheDirError(f"{path} is a symbolic link; pytest-wyn runs binaries from it and follows none there")
-    if st.st_uid != os.getuid():
-        raise CacheDirError(f"{path} belongs to another user (uid {st.st_uid}); pytest-wyn runs binaries from it")
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise CacheDirError(
-            f"{path} can be written by group or others (mode {stat.S_IMODE(st.st_mode):o}); "
-            f"pytest-wyn runs binaries from it. Fix: chmod 700 {path}"
-        )
+    problem = private_dir_problem(str(path))
+    if problem is not None:
+        raise CacheDirError(problem)
 
 
 class Store:
@@ -150,7 +152,7 @@ class Store:
             binary = d / "binary"
             try:
                 st = os.lstat(binary)
-                size = st.st_size if stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() else -1
+                size = st.st_size if stat.S_ISREG(st.st_mode) and is_mine(st) else -1
             except OSError:
                 size = -1
             if size != meta.binary_size:
@@ -252,21 +254,23 @@ def _check_entry_dirs(path: Path) -> None:
     """The entry's own directories (``entries/<k2>/<key>``) are real directories of ours."""
     for d in (path.parent.parent, path.parent):
         st = os.lstat(d)
-        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        if not stat.S_ISDIR(st.st_mode) or not is_mine(st) or is_reparse_point(st):
             raise UnsafeEntry(f"{d.name} is not a directory of ours (a symbolic link?)")
 
 
 def open_own(path: Path) -> int:
     """Open a file inside the cache without following a symbolic link, and only if it is ours."""
     _check_entry_dirs(path)
+    if not NOFOLLOW and is_reparse_point(os.lstat(path)):
+        raise UnsafeEntry(f"{path.name} is a symbolic link")
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW | CLOEXEC | BINARY)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise UnsafeEntry(f"{path.name} is a symbolic link") from None
         raise
     st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+    if not stat.S_ISREG(st.st_mode) or not is_mine(st):
         os.close(fd)
         raise UnsafeEntry(f"{path.name} is not a regular file of ours")
     return fd

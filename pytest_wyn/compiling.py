@@ -25,8 +25,10 @@ import platformdirs
 from filelock import FileLock
 
 from .cache import CacheDirError, secure_dir
+from .engine.hostpaths import spaceless, wyn_path
+from .engine.owner import is_mine, private_dir_problem
+from .engine.process import Cancelled, Completed, child_env, pid_alive, run_bounded
 from .formats import first_message, has_diagnostic, host_failure, strip_ansi
-from .process import Cancelled, Completed, child_env, pid_alive, run_bounded
 from .settings import Settings, usable_cpus
 from .toolchain import CompileCommand, Toolchain
 
@@ -109,7 +111,7 @@ class Compiler:
         return result, attempt
 
     def _attempt(self, source: Path, arg: str, output: Path) -> Attempt:
-        argv = self.command.argv(self.toolchain.path, arg, str(output))
+        argv = self.command.argv(self.toolchain.path, arg, wyn_path(output))
         produced = self.command.produced_path(arg)
         cancel: threading.Event | None = getattr(self._cancel, "event", None)
         with (
@@ -190,20 +192,42 @@ def shared_lock_dir() -> tuple[Path | None, str]:
         return None, f"build locks disabled: cannot create {path} ({exc.strerror or exc})"
 
 
+def run_dir_parent() -> str | None:
+    """Where run directories go: the temporary directory, unless its path has a space.
+
+    Wyn puts ``-o`` unquoted into the C compiler's command line, so a space
+    (``C:\\Users\\First Last\\AppData\\Local\\Temp``) would break every build:
+    then ``pytest-wyn-tmp`` at the drive's root. None: the default.
+    """
+    tmp = tempfile.gettempdir()
+    if " " not in tmp:
+        return None
+    drive = os.environ.get("SYSTEMDRIVE", "")
+    fallback = spaceless([os.path.join(drive + os.sep, "pytest-wyn-tmp")] if drive else [])
+    if fallback is None:
+        return None
+    try:
+        os.makedirs(fallback, mode=0o700, exist_ok=True)
+        unsafe = private_dir_problem(fallback)  # binaries run from here: another user's folder will not do
+    except OSError:
+        return None
+    return None if unsafe else fallback
+
+
 def new_run_dir() -> Path:
     """This process's private directory for compiled and copied binaries (pid in its name, for sweeping)."""
-    return Path(tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{os.getpid()}-"))
+    return Path(tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{os.getpid()}-", dir=run_dir_parent()))
 
 
 def sweep_run_dirs(max_age: float = 86400.0) -> int:
     """Remove run directories left by processes that were killed; returns how many."""
     removed = 0
-    for path in Path(tempfile.gettempdir()).glob(RUN_DIR_PREFIX + "*"):
+    for path in Path(run_dir_parent() or tempfile.gettempdir()).glob(RUN_DIR_PREFIX + "*"):
         try:
             st = os.lstat(path)
         except OSError:
             continue
-        if st.st_uid != os.getuid() or not stat.S_ISDIR(st.st_mode):
+        if not is_mine(st) or not stat.S_ISDIR(st.st_mode):
             continue
         pid_text = path.name[len(RUN_DIR_PREFIX) :].split("-", 1)[0]
         # A directory of an older layout has no pid in its name: by age only.

@@ -16,7 +16,7 @@ from .cache import Store
 from .key import KeyInputs, compute_key
 from .selection import Selection, skipped_whole
 from .spec import SpecError, decode, parse, read_source
-from .toolchain import CompileCommand, Toolchain, ToolchainError, load_toolchain
+from .toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def forecast(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]) -> Fo
         opts = settings.read(config)
         toolchain = load_toolchain(opts.compiler_option, opts.compiler_ini, opts.compiler_env, config.rootpath)
         command = CompileCommand.parse(opts.compile_command, list(opts.compile_args), opts.compile_output)
-    except (pytest.UsageError, ToolchainError):
+    except (pytest.UsageError, ToolchainError, NoCompilerFound):
         return None  # pytest_configure reports it
     config.stash[preloaded] = toolchain  # pytest_configure reuses it
     roots = [Path(config.invocation_params.dir, arg.split("::", 1)[0]) for arg in config.args]

@@ -64,6 +64,8 @@ class WynPlugin:
 
     def pytest_report_header(self) -> list[str]:
         state = self.state
+        if state.missing_compiler:
+            return [f"wyn: {state.missing_compiler.splitlines()[0]} (only the Wyn tests that run fail for it)"]
         if state.toolchain is None:
             return ["wyn: collection only (no compiler needed)"]
         tc = state.toolchain

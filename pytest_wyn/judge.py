@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from . import formats
 from .compiling import BuildResult
+from .engine.process import Completed
 from .formats import Where, first_message, locate_diagnostic, locate_panic, strip_ansi
-from .process import Completed
 from .report import expect_comparison, indent
 from .spec import Block, Spec
 
@@ -31,6 +31,13 @@ class Verdict:
 
 
 PASS = Verdict(True)
+_SIGXCPU: int | None = getattr(signal, "SIGXCPU", None)
+_SIGKILL: int | None = getattr(signal, "SIGKILL", None)
+
+
+def exit_matches(returncode: int | None, expected: int) -> bool:
+    """EXPECT_EXIT as the platform reports it: Windows gives exit codes unsigned (-1 is 4294967295)."""
+    return returncode is not None and (returncode == expected or returncode == expected & 0xFFFFFFFF)
 
 
 def run_failure(run: Completed, timeout: float) -> str | None:
@@ -49,8 +56,10 @@ def run_failure(run: Completed, timeout: float) -> str | None:
             f"took {run.peak_bytes / (1 << 20):.0f} MiB of memory as it started, over the limit of "
             f"{limits.memory_bytes / (1 << 20):g} MiB (wyn_memory_limit), and was killed"
         )
-    over_cpu = limits is not None and limits.cpu_seconds and run.cpu_seconds >= limits.cpu_seconds
-    if limits is not None and (run.signal == signal.SIGXCPU or (run.signal == signal.SIGKILL and over_cpu)):
+    over_cpu = bool(limits is not None and limits.cpu_seconds and run.cpu_seconds >= limits.cpu_seconds)
+    # POSIX: SIGXCPU, then SIGKILL a second later; Windows: the job ends the process (no signal).
+    by_limit = run.signal in (_SIGXCPU, _SIGKILL) or (run.signal is None and run.returncode != 0)
+    if limits is not None and (run.signal == _SIGXCPU or (by_limit and over_cpu)):
         return (
             f"exceeded the CPU limit of {limits.cpu_seconds} s (twice the timeout) and was killed; "
             "raise the timeout with // TIMEOUT: N or --wyn-timeout=S"
@@ -132,10 +141,10 @@ def judge_program(spec: Spec, run: Completed, timeout: float) -> Verdict:
                 wanted[bad][0],
                 details=table + cut_note(run),
             )
-        if expected_exit is not None and run.returncode != expected_exit:
+        if expected_exit is not None and not exit_matches(run.returncode, expected_exit):
             return _exit_mismatch(spec, run, lines)
         return PASS
-    if run.returncode != (expected_exit if expected_exit is not None else 0):
+    if not exit_matches(run.returncode, expected_exit if expected_exit is not None else 0):
         return _exit_mismatch(spec, run, lines)
     return PASS
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from .process import Cancelled
+from .engine.process import Cancelled
 from .record import FileCosts
 from .settings import usable_cpus
 

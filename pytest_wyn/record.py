@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .process import pid_alive
+from .engine.openflags import CLOEXEC
+from .engine.process import pid_alive
 
 RECORD_KEY = "wyn/files"
 DEFAULT_COMPILE_SECONDS = 1.3  # Wyn v1.20.0 on 2 cores, for a file never compiled here
@@ -175,7 +176,7 @@ class InFlight:
             except OSError:
                 continue
         try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | CLOEXEC
             self.fd = os.open(self.dir / f"{os.getpid()}.log", flags, 0o600)
         except OSError:
             self.fd = -1

@@ -19,10 +19,11 @@ from typing import Any
 
 from . import bless, formats, judge
 from .compiling import BuildResult
-from .process import MEMORY_LIMIT_WORKS, Cancelled, Completed, Limits, child_env, run_bounded
+from .engine.process import MEMORY_LIMIT_WORKS, Cancelled, Completed, Limits, child_env, run_bounded
 from .record import FileCosts
 from .session import WynSession
 from .spec import Spec
+from .toolchain import NoCompilerFound
 
 Gate = contextlib.AbstractContextManager[Any]
 
@@ -66,6 +67,9 @@ class FileRun:
             outcome = self._execute(cancel, run_gate)
         except Cancelled:
             raise
+        except NoCompilerFound as exc:
+            verdict = judge.Verdict(False, f"pytest-wyn: {exc}".splitlines()[0], details=str(exc).splitlines()[1:])
+            outcome = FileOutcome(None, None, [verdict] * self.spec.item_count, 0.0)
         except Exception as exc:  # a bug of ours: one readable failure per item, not a traceback
             where = traceback.extract_tb(exc.__traceback__)[-1]
             verdict = judge.Verdict(

@@ -19,7 +19,7 @@ from .compiling import shared_lock_dir, sweep_run_dirs
 from .prefetch import RunAhead
 from .record import InFlight, Record
 from .settings import Settings
-from .toolchain import CompileCommand, Toolchain, ToolchainError, load_toolchain
+from .toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
 
 PRELOADED = pytest.StashKey[Toolchain]()  # the forecast loads the toolchain first; configure reuses it
 
@@ -38,12 +38,13 @@ class WynSession:
     stats: BuildStats = field(default_factory=BuildStats)
     run_ahead: RunAhead | None = None  # set while a one-process session runs files ahead
     in_flight: InFlight | None = None  # without xdist: which files are being built or run
+    missing_compiler: str = ""  # no compiler was found: why, for every Wyn test that runs
     _builder: Builder | None = None
 
     def builder(self) -> Builder:
         if self._builder is None:
             if self.toolchain is None or self.command is None:
-                raise pytest.UsageError("pytest-wyn: no Wyn toolchain was loaded for this session")
+                raise NoCompilerFound(self.missing_compiler or "no Wyn toolchain was loaded for this session")
             self._builder = Builder(
                 self.toolchain,
                 self.command,
@@ -99,6 +100,11 @@ def start(config: pytest.Config, opts: Settings) -> WynSession:
         session.command = CompileCommand.parse(opts.compile_command, list(opts.compile_args), opts.compile_output)
     except ToolchainError as exc:
         raise pytest.UsageError(f"pytest-wyn: {exc}") from None
+    except NoCompilerFound as exc:
+        # A run that selects no Wyn test (`pytest tests/test_py.py`, `-m "not wyn"`) needs no compiler:
+        # each Wyn test that runs fails with this instead.
+        session.missing_compiler = str(exc)
+        return session
     _open_store(session)
     session.lock_dir, session.lock_problem = shared_lock_dir()
     sweep_run_dirs()

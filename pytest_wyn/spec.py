@@ -15,6 +15,8 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .engine.openflags import BINARY, CLOEXEC, NONBLOCK
+
 LineOf = Callable[[int], int]  # offset -> 1-based line
 
 KNOWN_DIRECTIVES = ("EXPECT", "EXPECT_ERROR", "EXPECT_EXIT", "SKIP", "XFAIL", "TIMEOUT", "MARK")
@@ -161,7 +163,7 @@ def read_source(path: os.PathLike[str] | str, limit: int = MAX_SOURCE_BYTES) -> 
     would block forever, ``/dev/zero`` would never end. Raises SpecError for
     those, OSError when the file cannot be read.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    fd = os.open(path, os.O_RDONLY | NONBLOCK | CLOEXEC | BINARY)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

@@ -15,11 +15,16 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .engine.hostpaths import has_separator, local_compiler_names, split_command
+from .engine.process import child_env, run_bounded
 from .formats import strip_ansi
-from .process import child_env, run_bounded
 
 DEFAULT_COMPILE_COMMAND = "{compiler} build {args} {source} -o {output}"
 PLACEHOLDERS = ("{compiler}", "{args}", "{source}", "{output}")
+
+
+class NoCompilerFound(Exception):
+    """No compiler was named and none was found: only the Wyn tests that run fail, each saying so."""
 
 
 class ToolchainError(Exception):
@@ -51,20 +56,23 @@ def find_compiler(option: str | None, ini: str | None, env: str | None, rootdir:
                 raise ToolchainError(f"{where} names {value!r}, which is not an executable file")
             return resolved, where
         looked.append(f"{where} (not set)")
-    local = rootdir / "wyn"
-    if local.is_file() and os.access(local, os.X_OK):
-        return str(local), "./wyn in the rootdir"
-    looked.append(f"{local} (not found)")
+    # Windows: wyn.exe, wyn.cmd, ... by PATHEXT; never a POSIX `wyn` script (every file passes X_OK there).
+    names = local_compiler_names()
+    for name in names:
+        local = rootdir / name
+        if local.is_file() and os.access(local, os.X_OK):
+            return str(local), f"./{name} in the rootdir"
+    looked.append(f"{rootdir / names[0]} (not found)")
     on_path = shutil.which("wyn")
     if on_path:
         return str(Path(on_path).absolute()), "wyn on PATH"
     looked.append("wyn on PATH (not found)")
-    raise ToolchainError("no Wyn compiler found. Looked at, in order:\n  " + "\n  ".join(looked))
+    raise NoCompilerFound("no Wyn compiler found. Looked at, in order:\n  " + "\n  ".join(looked))
 
 
 def _resolve(value: str, rootdir: Path) -> str | None:
     path = Path(value).expanduser()
-    if "/" not in value:
+    if not has_separator(value):
         found = shutil.which(value)
         if found:
             return str(Path(found).absolute())
@@ -152,10 +160,7 @@ def c_compiler_choice(cwd: Path) -> str:
     """
     env = os.environ.get("WYN_CC")
     if env:
-        try:
-            words = shlex.split(env)
-        except ValueError:
-            words = env.split()
+        words = split_command(env)
         parts = [f"WYN_CC={env}"]
         for n, word in enumerate(words):
             for candidate in word.split(","):
@@ -171,14 +176,14 @@ def c_compiler_choice(cwd: Path) -> str:
 
 
 def _executable(word: str, cwd: Path) -> Path | None:
-    if "/" in word:
+    if has_separator(word):
         return _existing_file(word, cwd)
     found = shutil.which(word)
     return Path(os.path.realpath(found)) if found else None
 
 
 def _existing_file(word: str, cwd: Path) -> Path | None:
-    if "/" not in word:
+    if not has_separator(word):
         return None
     path = Path(word) if os.path.isabs(word) else cwd / word
     return Path(os.path.realpath(path)) if path.is_file() else None

@@ -21,7 +21,12 @@ STANDIN = Path(__file__).parent / "wyn_standin.py"
 
 
 def launcher_text(target: Path | str) -> str:
+    if sys.platform == "win32":
+        return f'@"{sys.executable}" "{target}" %*\r\n'
     return f'#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(target))} "$@"\n'
+
+
+LAUNCHER_NAME = "wyn.cmd" if sys.platform == "win32" else "wyn"  # ./wyn as pytest-wyn looks for it here
 
 
 class WynProject:
@@ -46,7 +51,7 @@ class WynProject:
             "PYTEST_ADDOPTS",
         ):
             monkeypatch.delenv(name, raising=False)
-        self.compiler = self.path / "wyn"
+        self.compiler = self.path / LAUNCHER_NAME
         self.compiler.write_text(launcher_text(STANDIN))
         self.compiler.chmod(0o755)
         self.ini("")

@@ -91,19 +91,26 @@ def test_collection_never_compiles(wyn: WynProject) -> None:
 # ---------------------------------------------------------------- the toolchain
 
 
-def test_missing_toolchain_is_one_usage_error(wyn: WynProject, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_toolchain_fails_only_the_wyn_tests_that_run(wyn: WynProject, monkeypatch: pytest.MonkeyPatch) -> None:
     wyn.compiler.unlink()
     monkeypatch.setenv("PATH", "/nonexistent")
     wyn.write("test_a.wyn", PASSING)
-    wyn.write("test_b.wyn", PASSING)
+    wyn.write("test_b.wyn", 'test "x" {\n    assert(true)\n}\ntest "y" {\n    assert(true)\n}\n')
+    wyn.write("test_py.py", "def test_python():\n    pass\n")
     result = wyn.run()
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    err = result.stderr.str()
-    assert "no Wyn compiler found" in err
+    result.assert_outcomes(passed=1, failed=3)
+    out = result.stdout.str()
+    assert "wyn: no Wyn compiler found. Looked at, in order: (only the Wyn tests that run fail for it)" in out
+    assert out.count("pytest-wyn: no Wyn compiler found. Looked at, in order:") >= 3
     for place in ("--wyn-compiler", "ini wyn_compiler", "environment variable WYN", "wyn on PATH"):
-        assert place in err
-    assert str(wyn.path / "wyn") in err
-    assert "Traceback" not in err + result.stdout.str()
+        assert place in out
+    assert str(wyn.path / "wyn") in out
+    assert "Traceback" not in out + result.stderr.str()
+    # A run that selects no Wyn test needs no compiler (issue 22): not an error.
+    for args in (("test_py.py",), ("-m", "not wyn"), ("-n", "2", "-m", "not wyn")):
+        result = wyn.run(*args)
+        result.assert_outcomes(passed=1)
+        assert result.ret == pytest.ExitCode.OK
 
 
 def test_compiler_lookup_order(wyn: WynProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

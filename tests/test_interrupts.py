@@ -73,8 +73,8 @@ def test_run_directories_of_killed_processes_are_swept(wyn: WynProject) -> None:
 
 
 def test_a_binary_over_its_cpu_limit_is_killed_and_says_why() -> None:
+    from pytest_wyn.engine.process import Limits, child_env, run_bounded
     from pytest_wyn.judge import run_failure
-    from pytest_wyn.process import Limits, child_env, run_bounded
 
     spin = [sys.executable, "-c", "while True: pass"]
     done = run_bounded(spin, cwd="/", env=child_env(), timeout=60, limit=1024, limits=Limits(cpu_seconds=1))
@@ -134,8 +134,9 @@ def test_killing_pytest_kills_the_running_binaries_and_their_children(wyn: WynPr
 
 def test_a_binary_over_the_memory_limit_before_it_was_set_is_killed_and_says_so(tmp_path: Path) -> None:
     """Limits are set right after the start (no fork of pytest): one that grew past them by then is killed."""
+    from pytest_wyn.engine.process import Completed, Limits
+    from pytest_wyn.engine.process.posix import _set_limits
     from pytest_wyn.judge import run_failure
-    from pytest_wyn.process import Completed, Limits, _set_limits
 
     ready = tmp_path / "ready"
     hog = subprocess.Popen(
@@ -165,15 +166,16 @@ def test_without_a_watchdog_the_kernel_kills_the_binary_with_its_parent(
     helper: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The parent-death signal (a full fork per start) is the fallback when the watchdog cannot run."""
-    from pytest_wyn import process
-    from pytest_wyn.watchdog import Watchdog
+    from pytest_wyn.engine.process import child_env
+    from pytest_wyn.engine.process import posix as process
+    from pytest_wyn.engine.process.watchdog import Watchdog
 
     watchdog = Watchdog()
     watchdog.broken = helper == "broken"
     monkeypatch.setattr(process, "_watchdog", watchdog)
     probe = "import ctypes; v = ctypes.c_int(); ctypes.CDLL(None).prctl(2, ctypes.byref(v)); print(v.value)"
     done = process.run_bounded(
-        [sys.executable, "-c", probe], cwd="/", env=process.child_env(), timeout=60, limit=1024, die_with_parent=True
+        [sys.executable, "-c", probe], cwd="/", env=child_env(), timeout=60, limit=1024, die_with_parent=True
     )
     assert done.text.strip() == (str(int(signal.SIGKILL)) if helper == "broken" else "0")
     assert (watchdog.helper is not None) == (helper == "working")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_wyn.engine.process import Completed
 from pytest_wyn.judge import judge_blocks, judge_program
-from pytest_wyn.process import Completed
 from pytest_wyn.spec import parse
 
 # tests "zero" (passes), "one" ({ on the next line; assert fails), "two" (a comment before {; assert_eq fails),

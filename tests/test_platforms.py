@@ -6,13 +6,28 @@ A real macOS or Windows run is the project's GitHub Actions matrix; here a
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import pytest
 from conftest import WynProject
 
+from pytest_wyn.bless import blessable_lines
+from pytest_wyn.engine.hostpaths import (
+    executable_name,
+    has_separator,
+    local_compiler_names,
+    spaceless,
+    split_command,
+    wyn_path,
+)
+from pytest_wyn.engine.owner import Acl, acl_problem
+from pytest_wyn.engine.process import Completed
 from pytest_wyn.formats import crash_name
+from pytest_wyn.judge import exit_matches, judge_blocks, judge_expect_lines
+from pytest_wyn.spec import parse
 
 # What CPython on macOS lacks and Linux has (os.waitid exists on macOS only from 3.13), and the
 # address-space limit macOS refuses.
@@ -96,3 +111,92 @@ def test_crash_statuses_are_named() -> None:
     assert crash_name(3221225725) == "exit 0xc00000fd: stack overflow"
     assert crash_name(-1073741819) == "exit 0xc0000005: access violation"  # the same status, signed
     assert crash_name(1, "Crash detected (signal 11)\n") == "Crash detected (signal 11)"
+
+
+# ---------------------------------------------------------------- pure Windows logic, tested everywhere
+
+
+def test_windows_binary_names_and_paths_handed_to_wyn() -> None:
+    assert executable_name("test_a", "win32") == "test_a.exe"
+    assert executable_name("test_a.EXE", "win32") == "test_a.EXE"
+    assert executable_name("test_a", "linux") == "test_a" and executable_name("test_a", "darwin") == "test_a"
+    assert wyn_path(PureWindowsPath("tests\\unit\\test_a.wyn")) == "tests/unit/test_a.wyn"
+    assert wyn_path("C:\\proj\\tests\\test_a.wyn") == "C:/proj/tests/test_a.wyn"
+
+
+def test_the_local_compiler_is_found_through_pathext_on_windows_only() -> None:
+    assert local_compiler_names("linux") == ["wyn"]
+    assert local_compiler_names("win32", ".COM;.EXE;.BAT;.CMD") == ["wyn.com", "wyn.exe", "wyn.bat", "wyn.cmd"]
+    assert "wyn" not in local_compiler_names("win32", ".EXE")  # a POSIX ./wyn script is never taken there
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("gcc --coverage", ["gcc", "--coverage"]),
+        ('"C:\\Program Files\\mingw\\bin\\gcc.exe" -O0', ["C:\\Program Files\\mingw\\bin\\gcc.exe", "-O0"]),
+        ('a\\\\\\"b c', ['a\\"b', "c"]),  # 2n+1 backslashes before a quote: n and a literal quote
+        ('a\\\\"b c"', ["a\\b c"]),  # 2n backslashes: n, and the quote groups
+        ("C:\\tools\\cc.exe   -x", ["C:\\tools\\cc.exe", "-x"]),
+        ('""', [""]),
+    ],
+)
+def test_wyn_cc_is_split_by_windows_rules_there(line: str, words: list[str]) -> None:
+    assert split_command(line, "win32") == words
+
+
+def test_wyn_cc_is_split_by_shell_rules_on_posix() -> None:
+    assert split_command("gcc -wrapper '/a b/w.sh'", "linux") == ["gcc", "-wrapper", "/a b/w.sh"]
+    assert has_separator("C:\\mingw\\gcc.exe", "win32") and has_separator("c:gcc", "win32")
+    assert not has_separator("gcc", "win32") and not has_separator("C:\\x", "linux")
+
+
+def test_run_directories_avoid_spaces() -> None:
+    assert spaceless(["C:\\Users\\First Last\\Temp", "", "C:\\pytest-wyn-tmp"]) == "C:\\pytest-wyn-tmp"
+    assert spaceless(["C:\\Users\\First Last\\Temp"]) is None
+
+
+ME, OTHER = "S-1-5-21-1-2-3-1001", "S-1-5-21-1-2-3-1002"
+
+
+@pytest.mark.parametrize(
+    ("acl", "problem"),
+    [
+        (Acl(ME, (ME, "S-1-5-18", "S-1-5-32-544")), None),  # what mkdir(0o700) makes on current Pythons
+        (Acl(ME, (ME, "S-1-3-0")), None),
+        (Acl("S-1-5-32-544", (ME,)), None),  # made by an administrator for us
+        (Acl(OTHER, (OTHER,)), "belongs to another account"),
+        (Acl(ME, (ME, "S-1-5-11")), "can be written by S-1-5-11"),  # Authenticated Users
+        (Acl(ME, (ME, "S-1-1-0")), "can be written by S-1-1-0"),  # Everyone (or a NULL DACL)
+        (Acl(ME, (ME, OTHER, OTHER)), f"can be written by {OTHER};"),
+    ],
+)
+def test_the_cache_acl_decision_on_windows(acl: Acl, problem: str | None) -> None:
+    found = acl_problem("C:\\cache", acl, ME)
+    assert (found is None) if problem is None else (found is not None and problem in found)
+
+
+def test_exit_statuses_as_each_platform_reports_them() -> None:
+    assert exit_matches(4294967295, -1) and exit_matches(-1, -1) and exit_matches(3, 3)
+    assert not exit_matches(None, 0) and not exit_matches(2, 3)
+
+
+def test_crlf_output_is_judged_and_pinned_as_lf() -> None:
+    spec = parse('test "a" {\n    assert(true)\n}\n// EXPECT: hello\n')
+    run = Completed(
+        0, None, False, b"hello\r\n  \x1b[32m\xe2\x9c\x93\x1b[0m a\r\n\r\n\x1b[32m1 tests passed\x1b[0m\r\n", 0, 0.1
+    )
+    assert [v.passed for v in judge_blocks(spec, run, 5)] == [True]
+    assert judge_expect_lines(spec, run, 5).passed
+    assert blessable_lines(run, spec)[0] == "hello"
+
+
+def test_no_process_back_end_is_imported_with_the_plugin() -> None:
+    code = (
+        "import sys, pytest_wyn.plugin\n"
+        "loaded = [m for m in ('pytest_wyn.engine.process.posix', 'pytest_wyn.engine.process.win32',"
+        " 'pytest_wyn.engine.winsec', 'resource') if m in sys.modules]\n"
+        "print(loaded)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

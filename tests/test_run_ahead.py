@@ -258,7 +258,7 @@ def test_exitfirst_starts_nothing_new_and_leaves_nothing_running(wyn: WynProject
 
 def test_a_binary_briefly_held_open_for_writing_still_starts(tmp_path: Path) -> None:
     """Run-ahead copies binaries in one thread while another forks: exec may meet ETXTBSY for a moment."""
-    from pytest_wyn.process import child_env, run_bounded
+    from pytest_wyn.engine.process import child_env, run_bounded
 
     prog = tmp_path / "prog"
     fd = os.open(prog, os.O_WRONLY | os.O_CREAT, 0o755)

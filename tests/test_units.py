@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_wyn.engine.process import BoundedBuffer
 from pytest_wyn.names import item_names, safe_name
 from pytest_wyn.prefetch import Kind, kind_of
-from pytest_wyn.process import BoundedBuffer
 from pytest_wyn.record import FileCosts, InFlight, Record
 from pytest_wyn.selection import Selection, skipped_whole
 from pytest_wyn.settings import parse_size

@@ -1,11 +1,17 @@
-"""Run one child process: empty stdin, one pipe, bounded capture, group kill.
+"""The POSIX back-end (Linux, macOS): one child with empty stdin, one pipe, bounded capture, group kill.
 
 Used for both the compiler and the test binaries. The child gets its own
 session (process group) so that a timeout, or simply its exit, lets us kill
-everything it started; output beyond the limit is counted, not kept.
+everything it started; output beyond the limit is counted, not kept. Linux
+extras (pidfd, prlimit, /proc, the parent-death signal) are found by feature
+detection, so that the macOS path runs wherever they are missing.
 """
 
 from __future__ import annotations
+
+import sys
+
+assert sys.platform != "win32"  # imported by engine.process.backend() on POSIX only
 
 import ctypes
 import dataclasses
@@ -13,16 +19,13 @@ import errno
 import os
 import select
 import selectors
-import signal
 import subprocess
-import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from .common import CANCEL_POLL_SECONDS, MEMORY_LIMIT_WORKS, BoundedBuffer, Cancelled, Completed, Limits
 from .watchdog import Watchdog, kill_tree
 
 # After the main process exits, how long a child that inherited the pipe may
@@ -30,98 +33,6 @@ from .watchdog import Watchdog, kill_tree
 EXIT_GRACE_SECONDS = 0.2
 # How many times to retry starting a binary that is briefly "busy" (see run_bounded).
 EXEC_BUSY_RETRIES = 40
-# How often a run that may be cancelled from another thread (run-ahead) looks for it.
-CANCEL_POLL_SECONDS = 0.05
-
-
-class Cancelled(Exception):
-    """Another thread asked a build or run to stop; what it started is already killed."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of a test binary, as Wyn's own runner sets them (``ulimit -t``)."""
-
-    cpu_seconds: int | None = None  # SIGXCPU at this much CPU time, SIGKILL a second later
-    memory_bytes: int | None = None  # address space (RLIMIT_AS): allocations beyond it fail
-
-
-@dataclass(frozen=True)
-class Completed:
-    """What a process did. ``output`` is head + tail when ``cut_bytes`` > 0."""
-
-    returncode: int | None  # None: never started, or killed by us at the timeout
-    signal: int | None  # the signal that ended it, if one did
-    timed_out: bool
-    output: bytes
-    cut_bytes: int
-    seconds: float
-    launch_error: str | None = None
-    limits: Limits | None = None  # what it ran under
-    cpu_seconds: float = 0.0  # CPU time the process itself used
-    waited_seconds: float = 0.0  # at a timeout: how long its threads were ready to run but had no CPU
-    peak_bytes: int = 0  # set only when it had grown past the memory limit before the limit was set
-
-    @property
-    def text(self) -> str:
-        return self.output.decode("utf-8", errors="replace")
-
-    @property
-    def signal_name(self) -> str:
-        if self.signal is None:
-            return ""
-        try:
-            return signal.Signals(self.signal).name
-        except ValueError:
-            return f"signal {self.signal}"
-
-
-class BoundedBuffer:
-    """Keeps the first ``head`` and the last ``tail`` bytes of a stream."""
-
-    def __init__(self, limit: int) -> None:
-        self.head_limit = limit // 2
-        self.tail_limit = limit - self.head_limit
-        self.head = bytearray()
-        self.tail: deque[bytes] = deque()
-        self.tail_size = 0
-        self.total = 0
-
-    def add(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        room = self.head_limit - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-            chunk = chunk[room:]
-        if not chunk:
-            return
-        self.tail.append(chunk)
-        self.tail_size += len(chunk)
-        while self.tail_size - len(self.tail[0]) >= self.tail_limit:
-            self.tail_size -= len(self.tail.popleft())
-
-    def result(self) -> tuple[bytes, int]:
-        tail = b"".join(self.tail)
-        if len(tail) > self.tail_limit:
-            tail = tail[-self.tail_limit :]
-        cut = self.total - len(self.head) - len(tail)
-        if cut <= 0:
-            return bytes(self.head) + tail, 0
-        # Cut on line boundaries so that the kept lines are whole.
-        head = bytes(self.head)
-        if b"\n" in head:
-            head = head[: head.rindex(b"\n") + 1]
-        if b"\n" in tail:
-            tail = tail[tail.index(b"\n") + 1 :]
-        cut = self.total - len(head) - len(tail)
-        return head + tail, cut
-
-
-def child_env(remove: tuple[str, ...] = ("WYN_LENIENT",), extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in remove}
-    if extra:
-        env.update(extra)
-    return env
 
 
 def run_bounded(
@@ -314,9 +225,6 @@ def _pidfd(pid: int) -> int | None:
 
 # Linux sets limits from the parent (prlimit); macOS only in the child, and it refuses an
 # address-space limit (setrlimit(RLIMIT_AS) fails with EINVAL there): no memory limit on macOS.
-MEMORY_LIMIT_WORKS = sys.platform.startswith(("linux", "freebsd"))
-
-
 def _posix_resource() -> Any:
     """The ``resource`` module, imported at first use (POSIX only; None elsewhere or where it is missing)."""
     try:
