@@ -16,6 +16,7 @@ import pytest
 from .build import Builder, BuildStats
 from .cache import CacheDirError, Store
 from .compiling import shared_lock_dir, sweep_run_dirs
+from .engine.process import sweep
 from .prefetch import RunAhead
 from .record import InFlight, Record
 from .settings import Settings
@@ -57,6 +58,7 @@ class WynSession:
 
     def finish(self) -> None:
         """Fold the builder's statistics in and remove its private directory."""
+        sweep()  # what finished binaries left behind (setpgid) dies before the session reports
         if self._builder is not None:
             self.stats.add(asdict(self._builder.stats))
             self._builder.close()

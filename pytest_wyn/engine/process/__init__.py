@@ -25,6 +25,7 @@ __all__ = [
     "child_env",
     "pid_alive",
     "run_bounded",
+    "sweep",
 ]
 
 _chosen: ModuleType | None = None
@@ -65,6 +66,12 @@ def run_bounded(
         cancel=cancel,
     )
     return result
+
+
+def sweep() -> None:
+    """Kill now what finished runs left behind in their sessions (POSIX sweeps them in batches)."""
+    if _chosen is not None and hasattr(_chosen, "flush"):
+        _chosen.flush()
 
 
 def pid_alive(pid: int) -> bool:

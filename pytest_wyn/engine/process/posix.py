@@ -13,6 +13,7 @@ import sys
 
 assert sys.platform != "win32"  # imported by engine.process.backend() on POSIX only
 
+import atexit
 import ctypes
 import dataclasses
 import errno
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .common import CANCEL_POLL_SECONDS, MEMORY_LIMIT_WORKS, BoundedBuffer, Cancelled, Completed, Limits
-from .watchdog import Watchdog, kill_tree
+from .watchdog import Sweeper, Watchdog, kill_group
 
 # After the main process exits, how long a child that inherited the pipe may
 # keep it open before we stop reading and kill the group.
@@ -239,6 +240,8 @@ _prlimit: Callable[..., Any] | None = getattr(_resource, "prlimit", None)
 _can_prlimit = _prlimit is not None
 _partial = threading.local()  # the output of a run interrupted from outside, until run_bounded takes it
 _watchdog = Watchdog()
+_sweeper = Sweeper()
+atexit.register(lambda: _sweeper.flush())
 
 
 def _set_limits(pid: int, limits: Limits) -> int:
@@ -350,8 +353,14 @@ def _exit_watch(pid: int) -> tuple[int, Callable[[], None]] | None:
 
 
 def _kill_group(pgid: int) -> None:
-    """The binary's process group and session: a child that called setpgid is no escape."""
-    kill_tree(pgid)
+    """The binary's process group now; what left it for a group of its own within the session, soon."""
+    kill_group(pgid)
+    _sweeper.ended(pgid)
+
+
+def flush() -> None:
+    """Sweep the sessions of finished runs now (the end of a session)."""
+    _sweeper.flush()
 
 
 def pid_alive(pid: int) -> bool:

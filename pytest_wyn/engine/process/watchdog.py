@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 
 class Watchdog:
@@ -79,46 +80,46 @@ class Watchdog:
         return True
 
 
-def session_members(sid: int) -> list[int]:
-    """Processes still in session ``sid`` (Linux, from /proc): what left the group with setpgid.
+def session_members(sids: set[int]) -> list[int]:
+    """Processes still in any of the sessions ``sids`` (Linux, from /proc): what left a group with setpgid.
 
-    Only processes started after the session's leader are read (pids grow,
-    until they wrap around: then all are), so it costs a directory listing.
+    Only processes started after the oldest session's leader are read (pids
+    grow, until they wrap around: then all are), so it costs a directory listing.
     """
+    if not sids:
+        return []
     try:
         names = os.listdir("/proc")
         with open("/proc/loadavg", "rb") as loadavg:
             last = int(loadavg.read().split()[-1])  # the most recently allocated pid
     except (OSError, ValueError, IndexError):
         return []
-    wrapped = last < sid
+    oldest = min(sids)
+    wrapped = last < oldest
     found = []
     for name in names:
         if not name.isdigit():
             continue
         pid = int(name)
-        if pid == sid or (pid < sid and not wrapped):
+        if pid in sids or (pid < oldest and not wrapped):
             continue
         try:
-            with open(f"/proc/{pid}/stat", "rb") as stat:
-                data = stat.read()
-            if int(data[data.rindex(b")") + 2 :].split()[3]) == sid:
+            fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+            try:
+                data = os.read(fd, 1024)
+            finally:
+                os.close(fd)
+            if int(data[data.rindex(b")") + 2 :].split()[3]) in sids:
                 found.append(pid)
         except (OSError, ValueError, IndexError):
             continue  # gone meanwhile
     return found
 
 
-def kill_tree(sid: int) -> None:
-    """Kill the process group ``sid`` and every process left in its session (a new group is no escape)."""
-    if sys.platform == "win32":
-        return  # Windows runs use a job object instead (win32.py)
-    try:
-        os.killpg(sid, signal.SIGKILL)
-    except OSError:
-        pass
+def kill_sessions(sids: set[int]) -> None:
+    """Kill every process left in these sessions (their groups are already killed)."""
     for _ in range(3):  # what they forked while we killed
-        members = session_members(sid)
+        members = session_members(sids)
         if not members:
             return
         for pid in members:
@@ -126,6 +127,45 @@ def kill_tree(sid: int) -> None:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+
+
+def kill_group(pgid: int) -> None:
+    if sys.platform == "win32":
+        return  # Windows runs use a job object instead (win32.py)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+class Sweeper:
+    """Kills what left the groups of finished runs (setpgid), one /proc scan per interval, not per run.
+
+    A run's group dies with it at once; a process that moved to a group of its
+    own within the run's session is found here, at most ``interval`` later, or
+    when the sweeper is flushed (the end of the session, the exit of pytest).
+    """
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.pending: set[int] = set()
+        self.last = 0.0
+
+    def ended(self, sid: int) -> None:
+        """The run led by ``sid`` is over and its group killed; sweep its session soon."""
+        now = time.monotonic()
+        with self.lock:
+            self.pending.add(sid)
+            if now - self.last < self.interval:
+                return
+            sids, self.pending, self.last = self.pending, set(), now
+        kill_sessions(sids)
+
+    def flush(self) -> None:
+        with self.lock:
+            sids, self.pending = self.pending, set()
+        kill_sessions(sids)
 
 
 def _serve() -> None:
@@ -141,9 +181,10 @@ def _serve() -> None:
             live.add(pgid)
         else:
             live.discard(pgid)
-    for pgid in live:
-        if pgid > 1:
-            kill_tree(pgid)
+    groups = {pgid for pgid in live if pgid > 1}
+    for pgid in groups:
+        kill_group(pgid)
+    kill_sessions(groups)
 
 
 if __name__ == "__main__":
