@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 from conftest import WynProject, interruptible, processes_with, wait_until
 
+NEEDS_ADDRESS_SPACE_LIMIT = pytest.mark.skipif(
+    os.environ.get("PYTEST_WYN_HARNESS") == "macos-like", reason="macOS has no address-space limit (harness)"
+)
+
 
 def start_pytest(wyn: WynProject, *args: str) -> subprocess.Popen[bytes]:
     """pytest in its own process group, as a terminal runs it (Ctrl-C reaches the whole group)."""
@@ -85,6 +89,7 @@ def test_a_binary_over_its_cpu_limit_is_killed_and_says_why() -> None:
     )
 
 
+@NEEDS_ADDRESS_SPACE_LIMIT
 def test_memory_limit_is_applied_and_named_when_a_binary_crashes_under_it(wyn: WynProject) -> None:
     wyn.write(
         "test_hog.wyn",
@@ -132,6 +137,7 @@ def test_killing_pytest_kills_the_running_binaries_and_their_children(wyn: WynPr
     assert wait_until(lambda: processes_with(f"{tag}child") == [], 15), processes_with(tag)
 
 
+@NEEDS_ADDRESS_SPACE_LIMIT
 def test_a_binary_over_the_memory_limit_before_it_was_set_is_killed_and_says_so(tmp_path: Path) -> None:
     """Limits are set right after the start (no fork of pytest): one that grew past them by then is killed."""
     from pytest_wyn.engine.process import Completed, Limits

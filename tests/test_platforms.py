@@ -29,25 +29,8 @@ from pytest_wyn.formats import crash_name
 from pytest_wyn.judge import exit_matches, judge_blocks, judge_expect_lines
 from pytest_wyn.spec import parse
 
-# What CPython on macOS lacks and Linux has (os.waitid exists on macOS only from 3.13), and the
-# address-space limit macOS refuses.
-MACOS_LIKE = """
-import os, select, resource
-for name in ("waitid", "pidfd_open", "sched_getaffinity", "pipe2"):
-    if hasattr(os, name):
-        delattr(os, name)
-for name in ("epoll",):
-    if hasattr(select, name):
-        delattr(select, name)
-if hasattr(resource, "prlimit"):
-    del resource.prlimit
-_setrlimit = resource.setrlimit
-def setrlimit(which, limits):
-    if which == resource.RLIMIT_AS:
-        raise ValueError("current limit exceeds maximum limit")
-    return _setrlimit(which, limits)
-resource.setrlimit = setrlimit
-"""
+# What CPython on macOS lacks and Linux has, and the address-space limit macOS refuses (a sitecustomize).
+MACOS_LIKE = (Path(__file__).parent / "harness" / "macos_like" / "sitecustomize.py").read_text()
 
 NO_POSIX_MODULES = """
 import sys

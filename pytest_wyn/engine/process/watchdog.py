@@ -118,6 +118,8 @@ def session_members(sids: set[int]) -> list[int]:
 
 def kill_sessions(sids: set[int]) -> None:
     """Kill every process left in these sessions (their groups are already killed)."""
+    if sys.platform == "win32":
+        return  # no sessions there: a job object holds the tree (win32.py)
     for _ in range(3):  # what they forked while we killed
         members = session_members(sids)
         if not members:
