@@ -3,7 +3,8 @@
 - ``failure_repr``: a failure built from pytest's own repr classes. xdist
   keeps a failure's structure (and the summary's ``path:line: message`` crash
   line) across processes only for reprs that have ``reprtraceback`` and
-  ``reprcrash``; a plain string would lose the location.
+  ``reprcrash``; a plain string would lose the location. Reporters read the
+  location from the entry's ``reprfileloc``, so the entry is a ``ReprEntry``.
 - ``setup_repr_hook``: pytest renders an exception raised in *setup* through
   ``Item._repr_failure_py``, not through the public ``repr_failure``; an item
   that errors in setup (an unreadable file) needs it to show a readable text.
@@ -21,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback, TerminalRepr
+from _pytest._code.code import ExceptionChainRepr, ReprEntry, ReprFileLocation, ReprTraceback, TerminalRepr
 
 __all__ = ["TerminalRepr", "compile_expression", "failure_repr", "pytest_timeout_seconds", "setup_repr_method"]
 
@@ -29,10 +30,13 @@ SETUP_REPR_METHOD = "_repr_failure_py"
 
 
 def failure_repr(lines: list[str], path: str, line: int, message: str) -> TerminalRepr:
-    """A repr that survives xdist's serialisation and gives pytest a crash line for summaries."""
-    entry = ReprEntryNative(["\n".join(lines) + "\n"])
-    crash = ReprFileLocation(path, line, message)
-    return ExceptionChainRepr([(ReprTraceback([entry], None, "native"), crash, None)])
+    """A repr that survives xdist's serialisation, gives pytest a crash line for summaries, and
+    carries the `.wyn` location in a ``ReprEntry``'s ``reprfileloc``: what reporters read
+    (pytest-github-actions-annotate-failures, pytest-pretty, pytest-rich). Printed as
+    the lines, a blank line, then ``path:line: message``."""
+    location = ReprFileLocation(path, line, message)
+    entry = ReprEntry(lines, None, None, location, "value")
+    return ExceptionChainRepr([(ReprTraceback([entry], None, "value"), ReprFileLocation(path, line, message), None)])
 
 
 def setup_repr_method(cls: type[Any]) -> Callable[..., Any]:

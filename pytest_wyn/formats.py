@@ -68,6 +68,38 @@ def has_diagnostic(text: str) -> bool:
     return _REAL_DIAGNOSTIC.search(text) is not None or bool(compiler_output(text))
 
 
+_CHATTER = re.compile(r"^\s*(Building\b|\S*\s*Built:|Compilation failed|\S*\s*Wynter:)")
+_ERROR_START = re.compile(r"^\s*(?:\u2717\s*)?(?:Error\b|Build failed)")
+_WARNING_START = re.compile(r"^\s*Warning\b")
+
+
+def arrange_diagnostics(text: str) -> str:
+    """A failed build's output as a reader wants it: every error block first (in the toolchain's
+    order), then anything else, then the warnings; progress lines and chatter dropped.
+
+    Wyn prints errors on stdout and warnings on stderr, so through one pipe the
+    warnings and the closing chatter often come before the error itself.
+    """
+    blocks: list[tuple[str, list[str]]] = []
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if _CHATTER.match(line):
+            current = None
+            continue
+        kind = "error" if _ERROR_START.match(line) else "warning" if _WARNING_START.match(line) else ""
+        if kind:
+            current = [line]
+            blocks.append((kind, current))
+        elif current is not None:
+            current.append(line)
+        elif line.strip():
+            current = [line]
+            blocks.append(("other", current))
+    ordered = [b for k, b in blocks if k == "error"] + [b for k, b in blocks if k == "other"]
+    ordered += [b for k, b in blocks if k == "warning"]
+    return "\n".join("\n".join(block).rstrip() for block in ordered if "".join(block).strip())
+
+
 def without_progress(text: str) -> str:
     """Compiler output less its progress lines (which name a temporary output path)."""
     return "".join(ln for ln in text.splitlines(True) if not _PROGRESS.match(ln))

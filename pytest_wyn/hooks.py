@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 
 from . import WynWarning, mistakes, settings
+from .deps import module_deps
+from .engine.hostpaths import wyn_path
+from .engine.process import MEMORY_LIMIT_WORKS
 from .items import WynFile, WynItem
 from .parallel import RUN_AHEAD_ALLOWED
 from .prefetch import RunAhead
@@ -32,6 +35,7 @@ class WynPlugin:
         self.is_worker = hasattr(config, "workerinput")
         self.startup_cpu = 0.0  # in a worker: CPU seconds from its start to its session's
         self.others: dict[pytest.Item, int] = {}  # under run-ahead: each other test's position in the session
+        self.wyn_modules: dict[str, list[str]] = {}  # under pytest-testmon: modules of Wyn tests not yet told
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.is_worker:
@@ -74,7 +78,7 @@ class WynPlugin:
         lines.append(f"wyn cache: {cache}")
         return lines
 
-    @pytest.hookimpl(wrapper=True)
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         if call.when == "call" and isinstance(item, WynItem):
@@ -82,7 +86,25 @@ class WynPlugin:
                 report.wyn_update = item.wyn_update  # travels with the report, through xdist too
             if item.real_duration is not None:
                 report.duration = item.real_duration  # its run, even when it ran ahead of the item
+        if call.when == "teardown" and self.config.pluginmanager.hasplugin("TestmonCollect"):
+            self._tell_testmon(item, report)
         return report
+
+    def _tell_testmon(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        """pytest-testmon knows a test's dependencies from Python coverage, and a Wyn test's file only:
+        add the modules it imports, so that editing one reselects the test.
+
+        Testmon fingerprints what its (inner) hook put in ``report.nodes_files_lines``, one batch of
+        tests at a time: a Wyn test's modules are added when its batch is written.
+        """
+        if isinstance(item, WynItem):
+            self.wyn_modules[item.nodeid] = wyn_modules(item.parent, self.config.rootpath)
+        batch = getattr(report, "nodes_files_lines", None)
+        if not batch:
+            return
+        for nodeid, files in batch.items():
+            for module in self.wyn_modules.pop(nodeid, ()):
+                files.setdefault(module, {1})  # a non-Python file is one block to testmon: any edit counts
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> Any:
         if report.when == "call" and report.passed and update_of(report):
@@ -161,6 +183,12 @@ class WynPlugin:
         if stats.retries:
             line += f", {int(stats.retries)} build(s) retried for host reasons"
         tr.write_line(line)
+        settings = self.state.settings
+        if settings.memory_limit_set and settings.memory_limit and not MEMORY_LIMIT_WORKS:
+            tr.write_line(
+                "wyn_memory_limit is not applied here: this system refuses an address-space limit "
+                "(macOS); the CPU-time limit still is"
+            )
 
 
 class XdistController:
@@ -195,6 +223,24 @@ class XdistController:
         from .schedule import WynScheduling  # imports xdist internals: only here
 
         return WynScheduling(config, log, self.state.record.priorities(config.rootpath))
+
+
+def wyn_modules(file: WynFile, rootdir: Path) -> list[str]:
+    """The module files a Wyn test file imports, relative to the rootdir (only those inside it)."""
+    try:
+        source = wyn_path(file.path.relative_to(rootdir))
+    except ValueError:
+        return []
+    found = []
+    for dep in module_deps("\n".join(file.lines), source, rootdir):
+        if dep.path is None:
+            continue
+        full = Path(rootdir, dep.path).resolve()
+        try:
+            found.append(wyn_path(full.relative_to(rootdir.resolve())))
+        except ValueError:
+            continue  # outside the project: testmon tracks the project's files
+    return found
 
 
 def _barriers(items: list[pytest.Item]) -> tuple[dict[WynFile, int], dict[pytest.Item, int]]:

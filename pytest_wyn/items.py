@@ -22,6 +22,8 @@ from .running import FileOutcome, FileRun, Gate
 from .session import WynSession, get_session
 from .spec import Block, Directive, Spec, SpecError, decode, parse, read_source
 
+RICH_REPORTER = "rich-terminal-reporter"  # pytest-rich's reporter, registered only when it is on
+
 
 class WynFailure(AssertionError):
     """A Wyn test did not do what its file asks (an assertion, for IDEs and reporters)."""
@@ -211,6 +213,9 @@ class WynItem(pytest.Item):
         self._report_sections = [r for r in self._report_sections if r[0] != "call"]
         for title, text in outcome.sections:
             self.add_report_section("call", title, text)
+        if build is not None and not build.ok and build.diagnostics.strip() and not outcome.compile_output_shown:
+            outcome.compile_output_shown = True  # as the toolchain printed it, chatter and all: with one test
+            self.add_report_section("call", "wyn compile output", build.diagnostics)
         if self.index < len(outcome.outputs) and outcome.outputs[self.index]:
             self.add_report_section("call", "stdout", outcome.outputs[self.index])
         verdict = outcome.verdicts[self.index]
@@ -240,11 +245,18 @@ class WynItem(pytest.Item):
     def _repr_failure_py(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> TerminalRepr:
         # pytest renders errors raised in setup through this private method (see compat.py).
         if isinstance(excinfo.value, WynFailure):
-            return self._repr(excinfo.value.verdict)
+            return self._structured_repr(excinfo.value.verdict)
         result: TerminalRepr = setup_repr_method(pytest.Item)(self, excinfo, style)
         return result
 
-    def _repr(self, verdict: judge.Verdict) -> TerminalRepr:
+    def _repr(self, verdict: judge.Verdict) -> str | TerminalRepr:
+        if self.config.pluginmanager.hasplugin(RICH_REPORTER):
+            # pytest-rich renders every traceback entry's file as Python source (and fails on a .wyn
+            # file), but prints a plain-text failure as it is: give it the text.
+            return str(self._structured_repr(verdict))
+        return self._structured_repr(verdict)
+
+    def _structured_repr(self, verdict: judge.Verdict) -> TerminalRepr:
         session = get_session(self.config)
         outcome = self.parent.current_outcome() or FileOutcome(None, None, [], 0.0)
         build = outcome.build
@@ -268,8 +280,6 @@ class WynItem(pytest.Item):
                 lines.append("")
                 lines += excerpt
         path, line = self._location(verdict, session)
-        lines.append("")
-        lines.append(f"{path}:{line}: {verdict.message}")
         return failure_repr(lines, path, line, verdict.message)
 
     def _location(self, verdict: judge.Verdict, session: WynSession) -> tuple[str, int]:
@@ -368,6 +378,13 @@ class WynInvalidFile(WynItem):
     def runtest(self) -> None:  # pragma: no cover - setup always raises
         raise WynFailure(self.verdict)
 
-    def _repr(self, verdict: judge.Verdict) -> TerminalRepr:
+    def _repr(self, verdict: judge.Verdict) -> str | TerminalRepr:
+        if self.config.pluginmanager.hasplugin(RICH_REPORTER):
+            # pytest-rich renders every traceback entry's file as Python source (and fails on a .wyn
+            # file), but prints a plain-text failure as it is: give it the text.
+            return str(self._structured_repr(verdict))
+        return self._structured_repr(verdict)
+
+    def _structured_repr(self, verdict: judge.Verdict) -> TerminalRepr:
         path, line = self._location(verdict, get_session(self.config))
-        return failure_repr([f"{path}:{line}: {verdict.message}"], path, line, verdict.message)
+        return failure_repr([], path, line, verdict.message)

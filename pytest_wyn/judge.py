@@ -101,9 +101,8 @@ def compile_failure(build: BuildResult) -> Verdict:
         message = f"compile error in the C that Wyn generated: {first.strip()}"
     else:
         message = f"compile error: {first_message(build.diagnostics)}"
-    return Verdict(
-        False, message, where.line if where else None, where.path if where else None, indent(build.diagnostics)
-    )
+    shown = formats.arrange_diagnostics(build.diagnostics) or build.diagnostics
+    return Verdict(False, message, where.line if where else None, where.path if where else None, indent(shown))
 
 
 def judge_expect_error(spec: Spec, build: BuildResult) -> Verdict:

@@ -55,6 +55,8 @@ def choose_workers(config: pytest.Config, forecast: Callable[[], Forecast | None
     config.stash[OWN_SCHEDULER] = True  # see schedule.WynScheduling: Wyn files whole, the rest as --dist load
     if opt.numprocesses is not None or getattr(opt, "tx", None) or opt.usepdb or opt.collectonly:
         return
+    if _coverage_in_one_process(config):
+        return  # workers started now would break it: files run ahead in this process instead
     ceiling = _parse_workers(opts.workers)
     predicted = forecast()
     if predicted is None:
@@ -69,6 +71,17 @@ def choose_workers(config: pytest.Config, forecast: Callable[[], Forecast | None
     if workers:
         config.stash[DEFAULTED] = workers
         opt.numprocesses = "auto"  # resolved by pytest_xdist_auto_num_workers below
+
+
+def _coverage_in_one_process(config: pytest.Config) -> bool:
+    """pytest-cov measures this run and has already chosen to do it in one process.
+
+    It decides when the initial conftests load, before pytest-wyn can choose
+    workers; workers started later would reach a single-process coverage
+    plugin (``'Central' object has no attribute 'configure_node'``).
+    """
+    cov = config.pluginmanager.get_plugin("_cov")
+    return cov is not None and not getattr(cov, "_disabled", False)
 
 
 def xdist_loaded(config: pytest.Config) -> bool:

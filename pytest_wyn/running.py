@@ -36,6 +36,7 @@ class FileOutcome:
     timeout: float
     shown_compile_failure: str | None = None  # nodeid whose report holds the diagnostics
     warned: bool = False  # build warnings are shown once per file, not once per block
+    compile_output_shown: bool = False  # a failed build's raw output goes with one test of the file
     sections: list[tuple[str, str]] = field(default_factory=list)  # shown with every item of the file
     outputs: list[str] = field(default_factory=list)  # per item: what its run printed, its "stdout"
     seconds: float = 0.0  # what building, running and judging took

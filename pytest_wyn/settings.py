@@ -135,6 +135,7 @@ class Settings:
     workers: str
     compile_jobs: int
     memory_limit: int | None  # bytes of address space per test binary; None: unlimited
+    memory_limit_set: bool  # named by the user (not the default): worth a word where it cannot apply
     update: str | None  # --wyn-update: "expect", "all", or None
     run_ahead: bool  # without workers, run upcoming files' binaries ahead, concurrently
 
@@ -160,6 +161,7 @@ class Settings:
             workers=str(DEFAULT_WORKERS),
             compile_jobs=usable_cpus(),
             memory_limit=parse_size(DEFAULT_MEMORY_LIMIT),
+            memory_limit_set=False,
             update=None,
             run_ahead=True,
         )
@@ -191,16 +193,16 @@ def read(config: pytest.Config) -> Settings:
     args = list(config.getini("wyn_compile_args"))
     if opt("wyn_compile_args"):
         args += shlex.split(opt("wyn_compile_args"))
-    cache_dir = _first(opt("wyn_cache_dir"), config.getini("wyn_cache_dir"), env.get("PYTEST_WYN_CACHE_DIR"))
+    cache_dir = _first(opt("wyn_cache_dir"), env.get("PYTEST_WYN_CACHE_DIR"), config.getini("wyn_cache_dir"))
     try:
         max_size = parse_size(
-            _first(config.getini("wyn_cache_max_size"), env.get("PYTEST_WYN_CACHE_MAX_SIZE")) or DEFAULT_CACHE_SIZE
+            _first(env.get("PYTEST_WYN_CACHE_MAX_SIZE"), config.getini("wyn_cache_max_size")) or DEFAULT_CACHE_SIZE
         )
         max_output = parse_size(config.getini("wyn_max_output") or str(DEFAULT_OUTPUT_LIMIT))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
-    memory_text = _first(opt("wyn_memory_limit"), config.getini("wyn_memory_limit"), env.get("PYTEST_WYN_MEMORY_LIMIT"))
-    memory_text = memory_text or DEFAULT_MEMORY_LIMIT
+    memory_set = _first(opt("wyn_memory_limit"), env.get("PYTEST_WYN_MEMORY_LIMIT"), config.getini("wyn_memory_limit"))
+    memory_text = memory_set or DEFAULT_MEMORY_LIMIT
     try:
         memory_limit = None if memory_text.strip().lower() in ("none", "0", "off") else parse_size(memory_text)
     except ValueError as exc:
@@ -216,15 +218,15 @@ def read(config: pytest.Config) -> Settings:
         compile_args=tuple(args),
         timeout=_number(
             "wyn_timeout",
-            _first(str(opt("wyn_timeout") or ""), config.getini("wyn_timeout"), env.get("PYTEST_WYN_TIMEOUT")),
+            _first(str(opt("wyn_timeout") or ""), env.get("PYTEST_WYN_TIMEOUT"), config.getini("wyn_timeout")),
             DEFAULT_TIMEOUT,
         ),
         compile_timeout=_number(
             "wyn_compile_timeout",
             _first(
                 str(opt("wyn_compile_timeout") or ""),
-                config.getini("wyn_compile_timeout"),
                 env.get("PYTEST_WYN_COMPILE_TIMEOUT"),
+                config.getini("wyn_compile_timeout"),
             ),
             DEFAULT_COMPILE_TIMEOUT,
         ),
@@ -238,19 +240,20 @@ def read(config: pytest.Config) -> Settings:
         clear_cache=bool(opt("wyn_cache_clear")),
         cache_max_size=max_size,
         max_output=max(max_output, 1024),
-        workers=_first(config.getini("wyn_workers"), env.get("PYTEST_WYN_WORKERS")) or str(DEFAULT_WORKERS),
+        workers=_first(env.get("PYTEST_WYN_WORKERS"), config.getini("wyn_workers")) or str(DEFAULT_WORKERS),
         compile_jobs=int(
             _number(
                 "wyn_compile_jobs",
-                _first(config.getini("wyn_compile_jobs"), env.get("PYTEST_WYN_COMPILE_JOBS")),
+                _first(env.get("PYTEST_WYN_COMPILE_JOBS"), config.getini("wyn_compile_jobs")),
                 float(usable_cpus()),
             )
         ),
         memory_limit=memory_limit,
+        memory_limit_set=memory_set is not None,
         run_ahead=not opt("wyn_no_run_ahead")
         and config.getini("wyn_run_ahead")
         and env.get("PYTEST_WYN_RUN_AHEAD", "1") not in ("0", "no", "false"),
-        update=_update_mode(_first(opt("wyn_update"), config.getini("wyn_update"), env.get("PYTEST_WYN_UPDATE"))),
+        update=_update_mode(_first(opt("wyn_update"), env.get("PYTEST_WYN_UPDATE"), config.getini("wyn_update"))),
     )
 
 

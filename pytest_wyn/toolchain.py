@@ -49,7 +49,8 @@ class Toolchain:
 def find_compiler(option: str | None, ini: str | None, env: str | None, rootdir: Path) -> tuple[str, str]:
     """Path and provenance of the compiler, in the documented order."""
     looked: list[str] = []
-    for value, where in ((option, "--wyn-compiler"), (ini, "ini wyn_compiler"), (env, "environment variable WYN")):
+    # Command line, then environment, then ini: a CI override always beats the project's file.
+    for value, where in ((option, "--wyn-compiler"), (env, "environment variable WYN"), (ini, "ini wyn_compiler")):
         if value:
             resolved = _resolve(value, rootdir)
             if resolved is None:

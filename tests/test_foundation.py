@@ -126,10 +126,10 @@ def test_compiler_lookup_order(wyn: WynProject, tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("WYN", str(made["env"]))
     wyn.ini(f"wyn_compiler = {made['ini']}\n")
     assert f"wyn: {made['opt']}" in wyn.run(f"--wyn-compiler={made['opt']}").stdout.str()
+    assert f"wyn: {made['env']} " in wyn.run().stdout.str()  # the environment beats the ini file
+    monkeypatch.delenv("WYN")
     assert f"wyn: {made['ini']} " in wyn.run().stdout.str()
     wyn.ini("")
-    assert f"wyn: {made['env']} " in wyn.run().stdout.str()
-    monkeypatch.delenv("WYN")
     assert f"wyn: {wyn.path / 'wyn'} " in wyn.run().stdout.str()
     wyn.compiler.unlink()
     out = wyn.run().stdout.str()
@@ -430,3 +430,16 @@ def test_every_wyn_item_carries_the_wyn_marker(wyn: WynProject) -> None:
     wyn.pytester.makepyfile(test_py="def test_python(): pass")
     wyn.run("-m", "wyn", "--strict-markers").assert_outcomes(passed=2, deselected=1)
     wyn.run("-m", "not wyn", "--strict-markers").assert_outcomes(passed=1, deselected=2)
+
+
+def test_the_environment_beats_the_ini_file_and_the_command_line_beats_both(
+    wyn: WynProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wyn.write("test_a.wyn", PASSING)
+    wyn.ini(f"wyn_cache_dir = {tmp_path / 'from-ini'}\n")
+    monkeypatch.setenv("PYTEST_WYN_CACHE_DIR", str(tmp_path / "from-env"))
+    assert f"wyn cache: {tmp_path / 'from-env'}" in wyn.run().stdout.str()
+    out = wyn.run(f"--wyn-cache-dir={tmp_path / 'from-option'}").stdout.str()
+    assert f"wyn cache: {tmp_path / 'from-option'}" in out
+    monkeypatch.delenv("PYTEST_WYN_CACHE_DIR")
+    assert f"wyn cache: {tmp_path / 'from-ini'}" in wyn.run().stdout.str()

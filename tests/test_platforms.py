@@ -183,3 +183,14 @@ def test_no_process_back_end_is_imported_with_the_plugin() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_memory_limit_the_system_cannot_apply_is_named_once(wyn: WynProject) -> None:
+    wyn.write("test_a.wyn", 'println("hi")\n')
+    wyn.monkeypatch.setattr("pytest_wyn.hooks.MEMORY_LIMIT_WORKS", False)  # as on macOS
+    quiet = wyn.run()
+    quiet.assert_outcomes(passed=1)
+    assert "wyn_memory_limit is not applied" not in quiet.stdout.str()  # the default: nothing to say
+    said = wyn.run("--wyn-memory-limit=1GiB")
+    said.assert_outcomes(passed=1)
+    said.stdout.fnmatch_lines(["wyn_memory_limit is not applied here: this system refuses an address-space limit*"])

@@ -317,3 +317,35 @@ def test_failures_keep_their_location_and_text_through_xdist(wyn: WynProject) ->
             ]
         )
         assert "Traceback" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("forced", [False, True], ids=["defaults", "forced-workers"])
+def test_pytest_cov_measures_the_python_tests_in_every_mode(wyn: WynProject, forced: bool) -> None:
+    """pytest-cov picks its mode before pytest-wyn picks workers: pytest-wyn then starts none of its own."""
+    wyn.write("mylib.py", "def double(x):\n    return 2 * x\n\n\ndef unused():\n    return 0\n")
+    wyn.write("test_py.py", "from mylib import double\n\n\ndef test_double():\n    assert double(2) == 4\n")
+    for n in range(14):
+        wyn.write(f"test_{n}.wyn", '// EXPECT: hello\nprintln("hello")\n')
+    wyn.ini("wyn_run_ahead = false\n")  # cold, no run-ahead: the plan would start workers
+    args = ["-n", "2"] if forced else []
+    result = wyn.run_subprocess(*args, "--cov=mylib", "--cov-report=term-missing", "-p", "no:randomly")
+    result.assert_outcomes(passed=15)
+    out = result.stdout.str()
+    assert "INTERNALERROR" not in out
+    assert re.search(r"mylib\.py\s+4\s+1\s+75%\s+6", out), out  # the Python test's lines were measured
+    assert ("created: 2/2 workers" in out) == forced
+
+
+def test_pytest_testmon_reselects_a_wyn_test_when_a_module_it_imports_changes(wyn: WynProject) -> None:
+    wyn.write("tests/util.wyn", "pub fn answer() -> int {\n    return 42\n}\n")
+    wyn.write("tests/test_util.wyn", "import util\nassert_eq(util.answer(), 42)\n")
+    wyn.write("tests/test_other.wyn", 'println("independent")\n')
+    wyn.write("tests/test_py.py", "def test_py():\n    assert True\n")
+    first = wyn.run_subprocess("-n0", "--testmon", "-p", "no:randomly")
+    first.assert_outcomes(passed=3)
+    again = wyn.run_subprocess("-n0", "--testmon", "-p", "no:randomly")
+    again.stdout.fnmatch_lines(["collected 0 items"])  # nothing changed: testmon skips every file
+    wyn.write("tests/util.wyn", "pub fn answer() -> int {\n    return 41\n}\n")
+    changed = wyn.run_subprocess("-n0", "--testmon", "-p", "no:randomly", "-v")
+    changed.assert_outcomes(failed=1)  # only the test whose module changed
+    changed.stdout.fnmatch_lines(["*tests/test_util.wyn::test_util FAILED*"])
