@@ -100,6 +100,11 @@ def arrange_diagnostics(text: str) -> str:
     return "\n".join("\n".join(block).rstrip() for block in ordered if "".join(block).strip())
 
 
+def chatter(text: str) -> str:
+    """What ``arrange_diagnostics`` leaves out: the toolchain's progress lines and closing notes."""
+    return "\n".join(line for line in text.splitlines() if _CHATTER.match(line))
+
+
 def without_progress(text: str) -> str:
     """Compiler output less its progress lines (which name a temporary output path)."""
     return "".join(ln for ln in text.splitlines(True) if not _PROGRESS.match(ln))

@@ -213,9 +213,10 @@ class WynItem(pytest.Item):
         self._report_sections = [r for r in self._report_sections if r[0] != "call"]
         for title, text in outcome.sections:
             self.add_report_section("call", title, text)
-        if build is not None and not build.ok and build.diagnostics.strip() and not outcome.compile_output_shown:
-            outcome.compile_output_shown = True  # as the toolchain printed it, chatter and all: with one test
-            self.add_report_section("call", "wyn compile output", build.diagnostics)
+        notes = formats.chatter(build.diagnostics) if build is not None and not build.ok else ""
+        if notes and not outcome.compile_output_shown:
+            outcome.compile_output_shown = True  # what the failure leaves out (progress, closing notes): once
+            self.add_report_section("call", "wyn compile output", notes)
         if self.index < len(outcome.outputs) and outcome.outputs[self.index]:
             self.add_report_section("call", "stdout", outcome.outputs[self.index])
         verdict = outcome.verdicts[self.index]

@@ -22,6 +22,10 @@ VALUE_OPTIONS = (
     "--wyn-compile-timeout",
     "--wyn-cache-dir",
     "--wyn-memory-limit",
+    "--wyn-files",
+    "--wyn-compile-jobs",
+    "--wyn-workers",
+    "--wyn-max-output",
 )  # --wyn-update is a switch: it never takes the next argument
 SCAN_LIMIT = 2000  # directory entries looked at, at most, to find one Wyn file for the hint
 

@@ -79,6 +79,14 @@ def add_options(parser: pytest.Parser) -> None:
             f"--wyn-update={mode}", action="store_const", const=mode, dest="wyn_update", help=argparse.SUPPRESS
         )
     group.addoption("--wyn-cache-dir", metavar="DIR", help="compile cache directory (default: the user cache dir)")
+    group.addoption("--wyn-files", metavar="PATTERNS", help="Wyn test file name patterns, space-separated (wyn_files)")
+    group.addoption("--wyn-compile-jobs", metavar="N", help="compiles at once on this machine (default: CPUs)")
+    group.addoption(
+        "--wyn-workers",
+        metavar="N",
+        help=f"most xdist workers started by default: N or auto (default {DEFAULT_WORKERS})",
+    )
+    group.addoption("--wyn-max-output", metavar="SIZE", help="output kept per run, head + tail (default 4MiB)")
     group.addoption(
         "--wyn-no-cache", action="store_true", default=False, help="neither read nor write the compile cache"
     )
@@ -198,7 +206,10 @@ def read(config: pytest.Config) -> Settings:
         max_size = parse_size(
             _first(env.get("PYTEST_WYN_CACHE_MAX_SIZE"), config.getini("wyn_cache_max_size")) or DEFAULT_CACHE_SIZE
         )
-        max_output = parse_size(config.getini("wyn_max_output") or str(DEFAULT_OUTPUT_LIMIT))
+        max_output = parse_size(
+            _first(opt("wyn_max_output"), env.get("PYTEST_WYN_MAX_OUTPUT"), config.getini("wyn_max_output"))
+            or str(DEFAULT_OUTPUT_LIMIT)
+        )
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     memory_set = _first(opt("wyn_memory_limit"), env.get("PYTEST_WYN_MEMORY_LIMIT"), config.getini("wyn_memory_limit"))
@@ -209,7 +220,7 @@ def read(config: pytest.Config) -> Settings:
         raise pytest.UsageError(f"wyn_memory_limit: {exc}") from None
     root = config.rootpath
     return Settings(
-        files=tuple(config.getini("wyn_files")),
+        files=tuple(opt("wyn_files").split()) if opt("wyn_files") else tuple(config.getini("wyn_files")),
         compiler_option=opt("wyn_compiler"),
         compiler_ini=config.getini("wyn_compiler") or None,
         compiler_env=env.get("WYN") or None,
@@ -240,11 +251,12 @@ def read(config: pytest.Config) -> Settings:
         clear_cache=bool(opt("wyn_cache_clear")),
         cache_max_size=max_size,
         max_output=max(max_output, 1024),
-        workers=_first(env.get("PYTEST_WYN_WORKERS"), config.getini("wyn_workers")) or str(DEFAULT_WORKERS),
+        workers=_first(opt("wyn_workers"), env.get("PYTEST_WYN_WORKERS"), config.getini("wyn_workers"))
+        or str(DEFAULT_WORKERS),
         compile_jobs=int(
             _number(
                 "wyn_compile_jobs",
-                _first(env.get("PYTEST_WYN_COMPILE_JOBS"), config.getini("wyn_compile_jobs")),
+                _first(opt("wyn_compile_jobs"), env.get("PYTEST_WYN_COMPILE_JOBS"), config.getini("wyn_compile_jobs")),
                 float(usable_cpus()),
             )
         ),

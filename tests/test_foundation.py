@@ -443,3 +443,15 @@ def test_the_environment_beats_the_ini_file_and_the_command_line_beats_both(
     assert f"wyn cache: {tmp_path / 'from-option'}" in out
     monkeypatch.delenv("PYTEST_WYN_CACHE_DIR")
     assert f"wyn cache: {tmp_path / 'from-ini'}" in wyn.run().stdout.str()
+
+
+def test_settings_without_an_option_before_have_one_now(wyn: WynProject) -> None:
+    wyn.write("check_a.wyn", PASSING)
+    wyn.write("test_b.wyn", PASSING)
+    result = wyn.run("--wyn-files=check_*.wyn", "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["check_a.wyn::check_a PASSED*"])
+    wyn.write("test_loud.wyn", '__c("for (int i = 0; i < 3000; i++) puts(\\"a line of output\\");")\n')
+    result = wyn.run("--wyn-max-output=2KiB", "--wyn-compile-jobs=1", "--wyn-workers=1", "-rP", "test_loud.wyn")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*bytes of output were cut from the middle*"])
