@@ -1,12 +1,13 @@
 """pytest-wyn: run Wyn test files as pytest tests."""
 
-import pytest
-
 __version__ = "0.1.0"
 
 
-class WynWarning(pytest.PytestWarning):
-    """Everything pytest-wyn warns about (make it fail a run: ``-W error::pytest_wyn.WynWarning``)."""
+class WynWarning(UserWarning):
+    """Everything pytest-wyn warns about (make it fail a run: ``-W error::pytest_wyn.WynWarning``).
+
+    A plain ``UserWarning``: the engine (``pytest_wyn.engine``) imports without pytest.
+    """
 
 
 __all__ = ["WynWarning"]

@@ -6,12 +6,15 @@ it uses the same key as the cache, computed from the files on disk.
 
 from __future__ import annotations
 
+import fnmatch
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from . import parallel, settings
+from . import settings
 from .cache import Store
 from .key import KeyInputs, compute_key
 from .selection import Selection, skipped_whole
@@ -40,7 +43,7 @@ def forecast(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]) -> Fo
         return None  # pytest_configure reports it
     config.stash[preloaded] = toolchain  # pytest_configure reuses it
     roots = [Path(config.invocation_params.dir, arg.split("::", 1)[0]) for arg in config.args]
-    found = {path.resolve(): path for path in parallel.discover(config, roots, opts.files)}
+    found = {path.resolve(): path for path in discover(config, roots, opts.files)}
     selection = Selection.from_config(config)
     use_store = opts.use_cache and not opts.clear_cache
     store = Store(opts.cache_dir)
@@ -66,3 +69,25 @@ def forecast(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]) -> Fo
         if not use_store or not store.has(compute_key(builder_inputs, nodeid, data)):
             result.misses.add(nodeid)
     return result
+
+
+def discover(config: pytest.Config, roots: list[Path], patterns: tuple[str, ...]) -> Iterator[Path]:
+    """The .wyn test files under roots, as pytest will collect them (for forecasts only).
+
+    Directories and files are offered to pytest's own ``pytest_ignore_collect``
+    (``--ignore``, ``--ignore-glob``, ``collect_ignore``, ``norecursedirs``).
+    """
+    ignored = config.hook.pytest_ignore_collect
+    for root in roots:
+        if root.is_file():
+            if root.suffix == ".wyn":
+                yield root
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            here = Path(dirpath)
+            dirnames[:] = [d for d in dirnames if not ignored(collection_path=here / d, config=config)]
+            for name in filenames:
+                if name.endswith(".wyn") and any(fnmatch.fnmatch(name, pat) for pat in patterns):
+                    path = here / name
+                    if path.is_file() and not ignored(collection_path=path, config=config):  # regular files only
+                        yield path

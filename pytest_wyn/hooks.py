@@ -122,7 +122,10 @@ class WynPlugin:
         barriers, self.others = _barriers(session.items)
         self.state.builder()  # made here, once, not by the first of several threads
         run_ahead = RunAhead(
-            files, self.state.record.files, lambda: bool(session.shouldstop or session.shouldfail), barriers
+            files,
+            self.state.record.files,
+            lambda: bool(session.shouldstop or session.shouldfail),
+            list(barriers.items()),
         )
         self.state.run_ahead = run_ahead
         try:

@@ -7,9 +7,8 @@ processes, an IDE's ``PYTEST_XDIST_AUTO_NUM_WORKERS``) keeps working.
 
 from __future__ import annotations
 
-import fnmatch
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -121,25 +120,3 @@ def _named_wyn_files(args: list[str], cwd: Path) -> int | None:
             return None
         files.add(str(full))
     return len(files) if files else None
-
-
-def discover(config: pytest.Config, roots: list[Path], patterns: tuple[str, ...]) -> Iterator[Path]:
-    """The .wyn test files under roots, as pytest will collect them (for forecasts only).
-
-    Directories and files are offered to pytest's own ``pytest_ignore_collect``
-    (``--ignore``, ``--ignore-glob``, ``collect_ignore``, ``norecursedirs``).
-    """
-    ignored = config.hook.pytest_ignore_collect
-    for root in roots:
-        if root.is_file():
-            if root.suffix == ".wyn":
-                yield root
-            continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            here = Path(dirpath)
-            dirnames[:] = [d for d in dirnames if not ignored(collection_path=here / d, config=config)]
-            for name in filenames:
-                if name.endswith(".wyn") and any(fnmatch.fnmatch(name, pat) for pat in patterns):
-                    path = here / name
-                    if path.is_file() and not ignored(collection_path=path, config=config):  # regular files only
-                        yield path

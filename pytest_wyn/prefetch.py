@@ -19,17 +19,26 @@ from __future__ import annotations
 import enum
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .engine.process import Cancelled
 from .record import FileCosts
 from .settings import usable_cpus
 
 if TYPE_CHECKING:
-    from .items import WynFile
-    from .running import FileOutcome
+    from .running import FileOutcome, Gate
+
+
+class WynFile(Protocol):
+    """What run-ahead needs of a file (``items.WynFile`` is one): its id, and its run."""
+
+    @property
+    def nodeid(self) -> str: ...
+
+    def execute(self, cancel: threading.Event | None = None, run_gate: Gate | None = None) -> FileOutcome: ...
+
 
 LANES_PER_CORE = 4  # files started at once, per kind, per core
 WINDOW = 1024  # files started ahead of the reporting test, at most
@@ -66,10 +75,10 @@ class RunAhead:
 
     def __init__(
         self,
-        files: list[WynFile],
+        files: Sequence[WynFile],
         record: dict[str, FileCosts],
         stopping: Callable[[], bool],
-        barriers: dict[WynFile, int] | None = None,
+        barriers: Sequence[tuple[WynFile, int]] = (),
     ) -> None:
         cores = usable_cpus()
         self.lanes = LANES_PER_CORE * cores
@@ -85,10 +94,11 @@ class RunAhead:
         self.kinds: dict[WynFile, Kind] = {}
         self.held: dict[int, list[WynFile]] = {}  # barrier position -> files waiting for that test to finish
         self.passed_upto = -1  # every other test up to this position has finished
+        behind = dict(barriers)
         for file in ordered:
             kind = kind_of(record.get(file.nodeid))
             self.kinds[file] = kind
-            barrier = (barriers or {}).get(file, -1)
+            barrier = behind.get(file, -1)
             if barrier >= 0:
                 self.held.setdefault(barrier, []).append(file)
             else:

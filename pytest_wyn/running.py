@@ -15,13 +15,14 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from . import bless, formats, judge
+from .build import Builder
 from .compiling import BuildResult
 from .engine.process import MEMORY_LIMIT_WORKS, Cancelled, Completed, Limits, child_env, run_bounded
-from .record import FileCosts
-from .session import WynSession
+from .record import FileCosts, InFlight, Record
+from .settings import Settings
 from .spec import Spec
 from .toolchain import NoCompilerFound
 
@@ -43,10 +44,23 @@ class FileOutcome:
     ahead: bool = False  # computed by run-ahead, before its first item asked
 
 
+class SessionTools(Protocol):
+    """What a file's run takes from its session (``session.WynSession`` is one), handed in at collection."""
+
+    settings: Settings
+    rootdir: Path
+    record: Record
+    in_flight: InFlight | None
+
+    def builder(self) -> Builder: ...
+
+
 class FileRun:
     """One file's build, run and verdicts, with the session's builder, settings and record."""
 
-    def __init__(self, spec: Spec, path: Path, nodeid: str, source: str, source_digest: str, state: WynSession) -> None:
+    def __init__(
+        self, spec: Spec, path: Path, nodeid: str, source: str, source_digest: str, state: SessionTools
+    ) -> None:
         self.spec = spec
         self.path = path
         self.nodeid = nodeid

@@ -70,7 +70,8 @@ def private_dir_problem(path: str) -> str | None:
     if sys.platform == "win32":
         from . import winsec
 
-        return acl_problem(path, winsec.read_acl(path), winsec.my_sid())
+        owner, writers = winsec.read_acl(path)
+        return acl_problem(path, Acl(owner, writers), winsec.my_sid())
     if not is_mine(st):
         return f"{path} belongs to another user (uid {st.st_uid}); pytest-wyn runs binaries from it"
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):

@@ -1,6 +1,6 @@
 """Reading a Windows directory's owner and DACL, and this process's user SID, through ctypes.
 
-Only what ``owner.acl_problem`` needs to decide; Windows only (the decision is
+Only what ``owner.acl_problem`` needs to decide, as plain values; Windows only (the decision is
 pure and unit-tested on every platform).
 """
 
@@ -12,8 +12,6 @@ assert sys.platform == "win32"  # imported by owner.private_dir_problem on Windo
 
 import ctypes
 from ctypes import wintypes
-
-from .owner import Acl
 
 SE_FILE_OBJECT = 1
 OWNER_SECURITY_INFORMATION = 0x1
@@ -71,8 +69,8 @@ def _sid_string(sid: int | None) -> str:
         _kernel32.LocalFree(text)
 
 
-def read_acl(path: str) -> Acl:
-    """The owner and every SID an allow-ACE lets write ``path``."""
+def read_acl(path: str) -> tuple[str, tuple[str, ...]]:
+    """The owner and every SID an allow-ACE lets write ``path`` (as ``owner.Acl`` holds them)."""
     owner = ctypes.c_void_p()
     dacl = ctypes.c_void_p()
     descriptor = ctypes.c_void_p()
@@ -101,7 +99,7 @@ def read_acl(path: str) -> Acl:
                 allowed = ACCESS_ALLOWED_ACE.from_address(ace.value)
                 if allowed.Header.AceType == ACCESS_ALLOWED_ACE_TYPE and allowed.Mask & WRITE_RIGHTS:
                     writers.append(_sid_string(ace.value + ACCESS_ALLOWED_ACE.SidStart.offset))
-        return Acl(_sid_string(owner.value), tuple(writers))
+        return _sid_string(owner.value), tuple(writers)
     finally:
         _kernel32.LocalFree(descriptor)
 
