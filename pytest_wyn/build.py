@@ -176,7 +176,8 @@ class Builder:
         target = self._slot(source)
         if not copy_verified(entry.binary, target, meta.binary_sha256):
             return None
-        return BuildResult(True, target, meta.diagnostics, meta.compile_seconds, cached=True)
+        command = tuple(self.compiler.argv(self.source_arg(source), target))
+        return BuildResult(True, target, meta.diagnostics, meta.compile_seconds, cached=True, command=command)
 
     def _compile_and_publish(self, source: Path, arg: str, key: str) -> BuildResult:
         """Compile into this process's private directory, then store a copy in the cache.

@@ -73,7 +73,8 @@ def check_path_components(path: Path) -> None:
             raise CacheDirError(f"{parent} (on the way to {path}) belongs to another user (uid {st.st_uid})")
         if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not (st.st_uid == 0 and st.st_mode & stat.S_ISVTX):
             raise CacheDirError(
-                f"{parent} (on the way to {path}) can be written by others (mode {stat.S_IMODE(st.st_mode):o})"
+                f"{parent} (on the way to {path}) can be written by others (mode {stat.S_IMODE(st.st_mode):o}); "
+                f"another user could swap the cache under you. Fix: chmod go-w {parent} (README: Use it in CI)"
             )
 
 

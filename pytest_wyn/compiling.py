@@ -44,6 +44,7 @@ class BuildResult:
     retries: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     source_digest: str = ""  # sha256 of the source bytes this build is of
+    command: tuple[str, ...] = ()  # the compile command (for a cache hit: the one that built it)
 
 
 @dataclass
@@ -81,6 +82,10 @@ class Compiler:
         """The event that, set from another thread, kills this thread's compile."""
         self._cancel.event = cancel
 
+    def argv(self, arg: str, output: Path) -> list[str]:
+        """The command line that compiles ``arg`` (as passed to the compiler) into ``output``."""
+        return self.command.argv(self.toolchain.path, arg, wyn_path(output))
+
     def compile(self, source: Path, arg: str, output: Path) -> tuple[BuildResult, Attempt]:
         retries: list[str] = []
         attempt: Attempt | None = None
@@ -105,13 +110,14 @@ class Compiler:
             compile_seconds=done.seconds,
             problem=attempt.problem if attempt.problem != "diagnostic" else "",
             retries=retries,
+            command=tuple(self.argv(arg, output)),
         )
         if done.cut_bytes:
             result.diagnostics += f"\n[... {done.cut_bytes} bytes of compiler output cut ...]"
         return result, attempt
 
     def _attempt(self, source: Path, arg: str, output: Path) -> Attempt:
-        argv = self.command.argv(self.toolchain.path, arg, wyn_path(output))
+        argv = self.argv(arg, output)
         produced = self.command.produced_path(arg)
         cancel: threading.Event | None = getattr(self._cancel, "event", None)
         with (

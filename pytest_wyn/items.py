@@ -7,6 +7,7 @@ the file reads its verdict from that one run (``WynFile.outcome``).
 from __future__ import annotations
 
 import os
+import shlex
 import threading
 import warnings
 from collections.abc import Iterable
@@ -213,6 +214,9 @@ class WynItem(pytest.Item):
         self._report_sections = [r for r in self._report_sections if r[0] != "call"]
         for title, text in outcome.sections:
             self.add_report_section("call", title, text)
+        if build is not None and build.command and self.config.option.verbose >= 2:
+            source = "from the cache" if build.cached else "compiled now"
+            self.add_report_section("call", "wyn build", f"{shlex.join(build.command)}\n({source})\n")
         notes = formats.chatter(build.diagnostics) if build is not None and not build.ok else ""
         if notes and not outcome.compile_output_shown:
             outcome.compile_output_shown = True  # what the failure leaves out (progress, closing notes): once

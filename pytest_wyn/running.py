@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import math
 import os
+import shutil
 import threading
 import time
 import traceback
@@ -142,6 +143,8 @@ class FileRun:
         if not build.ok or build.binary is None:
             outcome.verdicts = [judge.compile_failure(build)] * count
             return outcome
+        if session.settings.keep_binaries is not None:
+            outcome.sections.append(("wyn binary", self._keep(build.binary, session.settings.keep_binaries)))
         with run_gate or contextlib.nullcontext():
             run = run_bounded(
                 [str(build.binary)],
@@ -167,6 +170,18 @@ class FileRun:
             outcome.verdicts = [judge.judge_program(spec, run, timeout)]
             outcome.outputs = [_run_text(run)]
         return outcome
+
+    def _keep(self, binary: Path, keep: Path) -> str:
+        """--wyn-keep-binaries: a copy that outlives the session, and how to run it again by hand."""
+        stem = self.nodeid[:-4] if self.nodeid.endswith(".wyn") else self.nodeid
+        target = keep / (stem.replace("::", "/") + binary.suffix)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(binary, target)
+        except OSError as exc:
+            return f"not kept: {exc.strerror or exc}\n"
+        shown = os.path.relpath(target, self.state.rootdir)
+        return f"kept as {shown}; to run it again, from {self.state.rootdir}:\n    {shown}\n"
 
     @property
     def update_index(self) -> int | None:

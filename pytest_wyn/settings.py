@@ -79,6 +79,12 @@ def add_options(parser: pytest.Parser) -> None:
             f"--wyn-update={mode}", action="store_const", const=mode, dest="wyn_update", help=argparse.SUPPRESS
         )
     group.addoption("--wyn-cache-dir", metavar="DIR", help="compile cache directory (default: the user cache dir)")
+    group.addoption(
+        "--wyn-keep-binaries",
+        action="store_true",
+        default=False,
+        help="keep each test binary in .pytest_cache/d/wyn-binaries and say how to run it again",
+    )
     group.addoption("--wyn-files", metavar="PATTERNS", help="Wyn test file name patterns, space-separated (wyn_files)")
     group.addoption("--wyn-compile-jobs", metavar="N", help="compiles at once on this machine (default: CPUs)")
     group.addoption(
@@ -146,6 +152,7 @@ class Settings:
     memory_limit_set: bool  # named by the user (not the default): worth a word where it cannot apply
     update: str | None  # --wyn-update: "expect", "all", or None
     run_ahead: bool  # without workers, run upcoming files' binaries ahead, concurrently
+    keep_binaries: Path | None = None  # --wyn-keep-binaries: where each test binary is kept
 
     @classmethod
     def defaults(cls, cache_dir: Path, **changes: object) -> Settings:
@@ -262,6 +269,7 @@ def read(config: pytest.Config) -> Settings:
         ),
         memory_limit=memory_limit,
         memory_limit_set=memory_set is not None,
+        keep_binaries=root / ".pytest_cache" / "d" / "wyn-binaries" if opt("wyn_keep_binaries") else None,
         run_ahead=not opt("wyn_no_run_ahead")
         and config.getini("wyn_run_ahead")
         and env.get("PYTEST_WYN_RUN_AHEAD", "1") not in ("0", "no", "false"),

@@ -455,3 +455,23 @@ def test_settings_without_an_option_before_have_one_now(wyn: WynProject) -> None
     result = wyn.run("--wyn-max-output=2KiB", "--wyn-compile-jobs=1", "--wyn-workers=1", "-rP", "test_loud.wyn")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*bytes of output were cut from the middle*"])
+
+
+def test_a_failing_binary_can_be_kept_and_run_again_by_hand(wyn: WynProject) -> None:
+    import subprocess
+
+    wyn.write("tests/test_k.wyn", 'println("x")\n// EXPECT: y\n')
+    result = wyn.run("--wyn-keep-binaries", "-vv")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*Captured wyn binary call*",
+            "kept as .pytest_cache/d/wyn-binaries/tests/test_k; to run it again, from *:",
+            "*Captured wyn build call*",
+            "*wyn build tests/test_k.wyn -o *",
+            "(compiled now)",
+        ]
+    )
+    kept = wyn.path / ".pytest_cache" / "d" / "wyn-binaries" / "tests" / "test_k"
+    assert subprocess.run([str(kept)], capture_output=True, text=True).stdout == "x\n"
+    assert "Captured wyn binary" not in wyn.run().stdout.str()  # off by default

@@ -99,3 +99,26 @@ def test_every_option_in_help_is_in_the_readme_table_and_the_reverse(wyn: WynPro
     table = README.read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
     in_table = set(re.findall(r"`(--wyn[a-z-]*)", table)) | set(re.findall(r"^\| `(wyn[a-z_]*)`", table, re.M))
     assert in_help == in_table
+
+
+def test_a_copy_of_the_example_outside_the_repository_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    example = tmp_path / "example"
+    shutil.copytree(README.parent / "example_project", example)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no wyn on PATH
+    monkeypatch.delenv("WYN_REAL", raising=False)
+    monkeypatch.setenv("PYTEST_WYN_CACHE_DIR", str(tmp_path / "cache"))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n0", "-p", "no:cacheprovider", "-o", "wyn_compile_retries=0"],
+        cwd=example,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "example_project/wyn: no Wyn compiler found" in done.stdout
+    assert "can't open file" not in done.stdout + done.stderr
