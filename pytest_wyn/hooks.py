@@ -15,15 +15,16 @@ from typing import Any
 
 import pytest
 
-from . import WynWarning, mistakes, settings
-from .deps import module_deps
+from . import WynWarning, mistakes
+from .engine.deps import module_deps
 from .engine.hostpaths import wyn_path
 from .engine.process import MEMORY_LIMIT_WORKS
+from .engine.record import InFlight, save_worker_startup
+from .engine.runahead import RunAhead
+from .engine.settings import DEFAULT_FILES
 from .items import WynFile, WynItem
-from .parallel import RUN_AHEAD_ALLOWED
-from .prefetch import RunAhead
-from .record import InFlight, save_worker_startup
 from .session import WynSession, payload
+from .workers.parallel import RUN_AHEAD_ALLOWED
 
 
 class WynPlugin:
@@ -223,7 +224,7 @@ class XdistController:
         """Ours only where we chose the distribution: the user's --dist is theirs."""
         if not self.own_scheduler or config.getvalue("dist") != "load":
             return None
-        from .schedule import WynScheduling  # imports xdist internals: only here
+        from .workers.schedule import WynScheduling  # imports xdist internals: only here
 
         return WynScheduling(config, log, self.state.record.priorities(config.rootpath))
 
@@ -309,7 +310,7 @@ class OffHint:
         if exitstatus not in (pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.USAGE_ERROR):
             return
         found = mistakes.wyn_file_hint(
-            config.args, config.invocation_params.dir, settings.DEFAULT_FILES, config.getini("norecursedirs")
+            config.args, config.invocation_params.dir, DEFAULT_FILES, config.getini("norecursedirs")
         )
         if found is not None:
             terminalreporter.write_line(

@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 
-from . import WynWarning, bless, formats, judge
+from . import WynWarning
 from .compat import TerminalRepr, failure_repr, pytest_timeout_seconds, setup_repr_method
-from .names import item_names
-from .report import source_excerpt
-from .running import FileOutcome, FileRun, Gate
+from .engine import formats, judge, update
+from .engine.names import item_names
+from .engine.report import source_excerpt
+from .engine.runner import FileOutcome, FileRun, Gate
+from .engine.spec import Block, Directive, Spec, SpecError, decode, parse, read_source
 from .session import WynSession, get_session
-from .spec import Block, Directive, Spec, SpecError, decode, parse, read_source
 
 RICH_REPORTER = "rich-terminal-reporter"  # pytest-rich's reporter, registered only when it is on
 
@@ -49,7 +50,7 @@ class WynFile(pytest.File):
             data = read_source(self.path)
             text = decode(data)
             self.spec = parse(text)
-            self.source_digest = bless.digest(data)  # what --wyn-update may overwrite, and only that
+            self.source_digest = update.digest(data)  # what --wyn-update may overwrite, and only that
         except SpecError as exc:
             # One erroring item, not a collection error: pytest would stop the whole session for that.
             yield WynInvalidFile.from_parent(self, name=name, problem=f"cannot collect: {exc.message}", line=exc.line)
@@ -118,7 +119,7 @@ class WynFile(pytest.File):
         return FileRun(self.spec, self.path, self.nodeid, "\n".join(self.lines), self.source_digest, state)
 
     def execute(self, cancel: threading.Event | None = None, run_gate: Gate | None = None) -> FileOutcome:
-        """Build, run and judge the file (running.py): in its first item's turn, or ahead of it."""
+        """Build, run and judge the file (engine/runner.py): in its first item's turn, or ahead of it."""
         return self.file_run().execute(cancel, run_gate)
 
     def current_outcome(self) -> FileOutcome | None:

@@ -10,19 +10,20 @@ from typing import Any
 
 import pytest
 
-from . import mistakes, parallel, settings
-from .forecast import forecast
+from . import mistakes, options
 from .hooks import OffHint, UpdateLog, WynPlugin, XdistController
 from .session import PRELOADED, SESSION_KEY, start
+from .workers import parallel
+from .workers.forecast import forecast
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    settings.add_options(parser)
+    options.add_options(parser)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_cmdline_main(config: pytest.Config) -> Any:
-    if settings.is_enabled(config):
+    if options.is_enabled(config):
         parallel.choose_workers(config, lambda: forecast(config, PRELOADED))
     return (yield)
 
@@ -40,11 +41,11 @@ def pytest_configure(config: pytest.Config) -> None:
             f"pytest-wyn: write {option}={value} (with '='). With a space, pytest takes {value} for a test "
             "path while it looks for the rootdir and the config file, before it knows this option."
         )
-    if not settings.is_enabled(config):
+    if not options.is_enabled(config):
         config.pluginmanager.register(OffHint(), "wyn-off-hint")
         return
     config.addinivalue_line("markers", "wyn: a test from a .wyn file (added by pytest-wyn)")
-    opts = settings.read(config)
+    opts = options.read(config)
     state = start(config, opts)
     config.stash[SESSION_KEY] = state
     config.pluginmanager.register(WynPlugin(config, state), "wyn-session")

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from .build import Builder, BuildStats
-from .cache import CacheDirError, Store
-from .compiling import shared_lock_dir, sweep_run_dirs
+from .engine.build import Builder, BuildStats
+from .engine.cache import CacheDirError, Store
+from .engine.compiling import shared_lock_dir, sweep_run_dirs
 from .engine.process import sweep
-from .prefetch import RunAhead
-from .record import InFlight, Record
-from .settings import Settings
-from .toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
+from .engine.record import InFlight, Record
+from .engine.runahead import RunAhead
+from .engine.settings import Settings
+from .engine.toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
 
 PRELOADED = pytest.StashKey[Toolchain]()  # the forecast loads the toolchain first; configure reuses it
 

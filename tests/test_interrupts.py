@@ -77,8 +77,8 @@ def test_run_directories_of_killed_processes_are_swept(wyn: WynProject) -> None:
 
 
 def test_a_binary_over_its_cpu_limit_is_killed_and_says_why() -> None:
+    from pytest_wyn.engine.judge import run_failure
     from pytest_wyn.engine.process import Limits, child_env, run_bounded
-    from pytest_wyn.judge import run_failure
 
     spin = [sys.executable, "-c", "while True: pass"]
     done = run_bounded(spin, cwd="/", env=child_env(), timeout=60, limit=1024, limits=Limits(cpu_seconds=1))
@@ -140,9 +140,9 @@ def test_killing_pytest_kills_the_running_binaries_and_their_children(wyn: WynPr
 @NEEDS_ADDRESS_SPACE_LIMIT
 def test_a_binary_over_the_memory_limit_before_it_was_set_is_killed_and_says_so(tmp_path: Path) -> None:
     """Limits are set right after the start (no fork of pytest): one that grew past them by then is killed."""
+    from pytest_wyn.engine.judge import run_failure
     from pytest_wyn.engine.process import Completed, Limits
     from pytest_wyn.engine.process.posix import _set_limits
-    from pytest_wyn.judge import run_failure
 
     ready = tmp_path / "ready"
     hog = subprocess.Popen(

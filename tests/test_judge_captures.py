@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_wyn.engine.judge import judge_blocks, judge_program
 from pytest_wyn.engine.process import Completed
-from pytest_wyn.judge import judge_blocks, judge_program
-from pytest_wyn.spec import parse
+from pytest_wyn.engine.spec import parse
 
 # tests "zero" (passes), "one" ({ on the next line; assert fails), "two" (a comment before {; assert_eq fails),
 # "three" (prints hi), "four" (blank lines and a block comment before {; prints four)

@@ -14,7 +14,7 @@ from pathlib import Path, PureWindowsPath
 import pytest
 from conftest import WynProject
 
-from pytest_wyn.bless import blessable_lines
+from pytest_wyn.engine.formats import crash_name
 from pytest_wyn.engine.hostpaths import (
     executable_name,
     has_separator,
@@ -23,11 +23,11 @@ from pytest_wyn.engine.hostpaths import (
     split_command,
     wyn_path,
 )
+from pytest_wyn.engine.judge import exit_matches, judge_blocks, judge_expect_lines
 from pytest_wyn.engine.owner import Acl, acl_problem
 from pytest_wyn.engine.process import Completed
-from pytest_wyn.formats import crash_name
-from pytest_wyn.judge import exit_matches, judge_blocks, judge_expect_lines
-from pytest_wyn.spec import parse
+from pytest_wyn.engine.spec import parse
+from pytest_wyn.engine.update import blessable_lines
 
 # What CPython on macOS lacks and Linux has, and the address-space limit macOS refuses (a sitecustomize).
 MACOS_LIKE = (Path(__file__).parent / "harness" / "macos_like" / "sitecustomize.py").read_text()

@@ -115,7 +115,7 @@ def test_imports_and_the_cache(real: WynProject) -> None:
 
 def test_identity_covers_the_runtime_files(tmp_path: Path) -> None:
     """Copy the real toolchain's layout, edit one runtime header: the compiler identity changes."""
-    from pytest_wyn.toolchain import compiler_identity, runtime_files, runtime_root
+    from pytest_wyn.engine.toolchain import compiler_identity, runtime_files, runtime_root
 
     assert REAL is not None
     root = runtime_root(REAL)
@@ -185,7 +185,7 @@ def test_expect_lines_of_a_block_file_and_a_bless_round_trip(real: WynProject) -
 )
 def test_deps_finds_the_module_real_wyn_compiles(real: WynProject, winner: str, loser: str) -> None:
     """deps.py's search order against the real compiler's: the module it keys on is the one compiled."""
-    from pytest_wyn.deps import resolve
+    from pytest_wyn.engine.deps import resolve
 
     for where, value in ((winner, 1), (loser, 2)):
         real.write(where, f"pub fn f() -> int {{\n    return {value}\n}}\n")

@@ -7,8 +7,8 @@ import os
 import pytest
 from conftest import WynProject, processes_with, wait_until
 
-from pytest_wyn.deps import others_can_write, package_dir
-from pytest_wyn.spec import parse
+from pytest_wyn.engine.deps import others_can_write, package_dir
+from pytest_wyn.engine.spec import parse
 
 # ---------------------------------------------------------------- 1. block forms Wyn accepts
 
@@ -234,7 +234,7 @@ def test_a_full_tmpdir_never_throws_a_good_entry_away(wyn: WynProject, monkeypat
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as m:
-        m.setattr("pytest_wyn.build.copy_verified", full)
+        m.setattr("pytest_wyn.engine.build.copy_verified", full)
         result = wyn.run()
         result.assert_outcomes(failed=1)
         result.stdout.fnmatch_lines(["*cannot copy the cached binary to run it: No space left on device*"])

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import WynProject, interruptible, processes_with, wait_until
 
-from pytest_wyn.settings import usable_cpus
+from pytest_wyn.engine.settings import usable_cpus
 
 
 def logged(name: str, body: str) -> str:
@@ -275,7 +275,7 @@ def test_a_binary_briefly_held_open_for_writing_still_starts(tmp_path: Path) -> 
 def test_sleepers_never_keep_quick_files_from_running_ahead(
     wyn: WynProject, runs_log: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pytest_wyn import prefetch
+    from pytest_wyn.engine import runahead as prefetch
 
     monkeypatch.setattr(prefetch, "LANES_PER_CORE", 1)
     monkeypatch.setattr(prefetch, "usable_cpus", lambda: 2)  # two lanes: as many sleepers as lanes and more

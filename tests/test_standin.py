@@ -14,7 +14,7 @@ from conftest import STANDIN
 sys.path.insert(0, str(STANDIN.parent))
 from standin.modules import find_module
 
-from pytest_wyn.deps import resolve
+from pytest_wyn.engine.deps import resolve
 
 # Where `import m` from tests/unit/test_x.wyn finds m, when only that place has it (cwd = project root).
 LAYOUTS = [

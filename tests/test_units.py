@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from pytest_wyn.engine.names import item_names, safe_name
 from pytest_wyn.engine.process import BoundedBuffer
-from pytest_wyn.names import item_names, safe_name
-from pytest_wyn.prefetch import Kind, kind_of
-from pytest_wyn.record import FileCosts, InFlight, Record
-from pytest_wyn.selection import Selection, skipped_whole
-from pytest_wyn.settings import parse_size
-from pytest_wyn.spec import Block, parse
+from pytest_wyn.engine.record import FileCosts, InFlight, Record
+from pytest_wyn.engine.runahead import Kind, kind_of
+from pytest_wyn.engine.settings import parse_size
+from pytest_wyn.engine.spec import Block, parse
+from pytest_wyn.workers.selection import Selection, skipped_whole
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ BLOCKS = parse('// MARK: fast\ntest "parser works" {\n    // MARK: slow\n}\ntest
     ],
 )
 def test_selection_before_collection(keyword: str, marker: str, deselect: tuple[str, ...], selected: bool) -> None:
-    from pytest_wyn.selection import _compile
+    from pytest_wyn.workers.selection import _compile
 
     selection = Selection(_compile(keyword, substring=True), _compile(marker, substring=False), deselect)
     assert selection.selects_any("tests/test_f.wyn", BLOCKS) is selected

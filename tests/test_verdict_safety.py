@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import WynProject
 
+from pytest_wyn.engine.judge import judge_blocks
 from pytest_wyn.engine.process import Completed
-from pytest_wyn.judge import judge_blocks
-from pytest_wyn.spec import SpecError, parse, read_source
+from pytest_wyn.engine.spec import SpecError, parse, read_source
 
 OK, BAD = "  \x1b[32m\u2713\x1b[0m ", "  \x1b[31m\u2717\x1b[0m "
 

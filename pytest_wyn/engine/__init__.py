@@ -1,5 +1,7 @@
-"""The engine: what turns a `.wyn` file into verdicts, without pytest.
+"""The engine: everything that turns a `.wyn` file into verdicts, without pytest.
 
-Round 3 starts it with the process back-ends (``engine.process``); the other
-engine modules move here as issue 20 splits the package.
+Reading the file, the toolchain and its output formats, dependencies and the
+cache key, the store, compiling and building, processes and their limits,
+judging, the `--wyn-update` rewrite, one file's run, run-ahead and the cost
+record. It imports neither pytest nor anything above it (tests/test_layers.py).
 """

@@ -93,10 +93,10 @@ def plugin_overhead(root: Path, cache: Path, env: dict[str, str]) -> float:
 import os, sys, time
 from pathlib import Path
 os.chdir({str(root)!r})
-from pytest_wyn.build import Builder
-from pytest_wyn.cache import Store
-from pytest_wyn.settings import Settings
-from pytest_wyn.toolchain import CompileCommand, load_toolchain
+from pytest_wyn.engine.build import Builder
+from pytest_wyn.engine.cache import Store
+from pytest_wyn.engine.settings import Settings
+from pytest_wyn.engine.toolchain import CompileCommand, load_toolchain
 tc = load_toolchain(None, None, None, Path('.').resolve())
 store = Store(Path({str(cache)!r}))
 b = Builder(tc, CompileCommand.parse('', [], None), Path('.').resolve(), store, Settings.defaults(store.root))

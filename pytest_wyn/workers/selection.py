@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from .compat import compile_expression
-from .names import item_names
-from .spec import Spec
+from ..compat import compile_expression
+from ..engine.names import item_names
+from ..engine.spec import Spec
 
 Matcher = Callable[[set[str]], bool]
 

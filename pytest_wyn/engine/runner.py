@@ -1,7 +1,7 @@
-"""Running one file: build it, run its binary once, judge every test, and (--wyn-update) bless.
+"""Running one file: build it, run its binary once, judge every test, and (--wyn-update) update.
 
 No pytest here: the same ``FileRun.execute`` serves a file in its first test's
-turn and ahead of it (prefetch.py), so both give the same outcome.
+turn and ahead of it (runahead.py), so both give the same outcome.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import bless, formats, judge
+from . import formats, judge, update
 from .build import Builder
 from .compiling import BuildResult
-from .engine.process import MEMORY_LIMIT_WORKS, Cancelled, Completed, Limits, child_env, run_bounded
+from .process import MEMORY_LIMIT_WORKS, Cancelled, Completed, Limits, child_env, run_bounded
 from .record import FileCosts, InFlight, Record
 from .settings import Settings
 from .spec import Spec
@@ -210,21 +210,21 @@ class FileRun:
         elif not (mode == "all" and verdict.passed and not spec.is_block_file):
             return verdict, ""  # a program test becomes an output test only when asked (--wyn-update=all)
         try:
-            values = bless.blessable_lines(run, spec)
+            values = update.blessable_lines(run, spec)
             if spec.is_block_file:
                 values = values[: len(spec.expects)]  # the runner's own lines are not pinned: the author's count
             exit_status = None if spec.is_block_file else run.returncode
             if build.source_digest != self.source_digest:
-                raise bless.Refused("the file changed between collection and compiling; run again")
-            target = bless.writable_target(self.path)
+                raise update.Refused("the file changed between collection and compiling; run again")
+            target = update.writable_target(self.path)
             old_text = target.read_bytes().decode("utf-8")
-            new_text, written = bless.rewrite(old_text, spec, values, exit_status)
-            update = bless.Update(self.path, old_text, new_text, written)
-            bless.write_in_place(target, new_text, self.source_digest)
-        except (bless.Refused, OSError, UnicodeDecodeError) as exc:
+            new_text, written = update.rewrite(old_text, spec, values, exit_status)
+            change = update.Update(self.path, old_text, new_text, written)
+            update.write_in_place(target, new_text, self.source_digest)
+        except (update.Refused, OSError, UnicodeDecodeError) as exc:
             return _with_note(verdict, f"not updated by --wyn-update: {exc}"), ""
         shown = os.path.relpath(self.path, self.state.rootdir)
-        return judge.Verdict(True, output=verdict.output), update.diff(shown)
+        return judge.Verdict(True, output=verdict.output), change.diff(shown)
 
 
 def _with_note(verdict: judge.Verdict, note: str) -> judge.Verdict:

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .engine.openflags import CLOEXEC
-from .engine.process import pid_alive
+from .openflags import CLOEXEC
+from .process import pid_alive
 
 RECORD_KEY = "wyn/files"
 DEFAULT_COMPILE_SECONDS = 1.3  # Wyn v1.20.0 on 2 cores, for a file never compiled here

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from . import formats
 from .compiling import BuildResult
-from .engine.process import Completed
 from .formats import Where, first_message, locate_diagnostic, locate_panic, strip_ansi
+from .process import Completed
 from .report import expect_comparison, indent
 from .spec import Block, Spec
 
@@ -51,7 +51,7 @@ def run_failure(run: Completed, timeout: float) -> str | None:
         )
     limits = run.limits
     if limits is not None and limits.memory_bytes and run.peak_bytes > limits.memory_bytes:
-        # Set only when the limit came a moment after the start (process.py) and it was over it by then.
+        # Set only when the limit came a moment after the start (process/posix.py) and it was over it by then.
         return (
             f"took {run.peak_bytes / (1 << 20):.0f} MiB of memory as it started, over the limit of "
             f"{limits.memory_bytes / (1 << 20):g} MiB (wyn_memory_limit), and was killed"

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from . import settings
+from .. import options
+from ..engine.record import Record, read_worker_startup
+from ..engine.settings import DEFAULT_WORKERS, usable_cpus
 from .plan import DEFAULT_WORKER_STARTUP, plan_workers, work_of
-from .record import Record, read_worker_startup
 
 if TYPE_CHECKING:
     from .forecast import Forecast
@@ -35,7 +36,7 @@ def choose_workers(config: pytest.Config, forecast: Callable[[], Forecast | None
     """
     if hasattr(config, "workerinput"):
         return
-    opts = settings.read(config)
+    opts = options.read(config)
     opt = config.option
     has_xdist = xdist_loaded(config)
     user_serial = (
@@ -66,7 +67,7 @@ def choose_workers(config: pytest.Config, forecast: Callable[[], Forecast | None
     costs = Record.read_early(config).files
     work = work_of(predicted.files, predicted.misses, costs)
     startup = read_worker_startup(config) or DEFAULT_WORKER_STARTUP  # measured here last time, if ever
-    workers = plan_workers(work, settings.usable_cpus(), ceiling, opts.run_ahead, startup)
+    workers = plan_workers(work, usable_cpus(), ceiling, opts.run_ahead, startup)
     if workers:
         config.stash[DEFAULTED] = workers
         opt.numprocesses = "auto"  # resolved by pytest_xdist_auto_num_workers below
@@ -90,12 +91,12 @@ def xdist_loaded(config: pytest.Config) -> bool:
 
 def _parse_workers(text: str) -> int:
     if text.strip() == "auto":
-        return settings.usable_cpus()
+        return usable_cpus()
     try:
         value = int(text)
     except ValueError:
         raise pytest.UsageError(f"wyn_workers must be a number or auto, not {text!r}") from None
-    return max(value, 0) or settings.DEFAULT_WORKERS
+    return max(value, 0) or DEFAULT_WORKERS
 
 
 def auto_workers(config: pytest.Config) -> int | None:

@@ -23,12 +23,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
-from .engine.process import Cancelled
+from .process import Cancelled
 from .record import FileCosts
 from .settings import usable_cpus
 
 if TYPE_CHECKING:
-    from .running import FileOutcome, Gate
+    from .runner import FileOutcome, Gate
 
 
 class WynFile(Protocol):

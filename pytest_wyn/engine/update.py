@@ -16,8 +16,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine.process import Completed
 from .formats import crash_name, locate_panic, strip_ansi
+from .process import Completed
 from .spec import Spec
 
 MAX_EXPECT_LINES = 200  # more output than this is not pinned by EXPECT lines: write them yourself

@@ -25,10 +25,10 @@ import platformdirs
 from filelock import FileLock
 
 from .cache import CacheDirError, secure_dir
-from .engine.hostpaths import spaceless, wyn_path
-from .engine.owner import is_mine, private_dir_problem
-from .engine.process import Cancelled, Completed, child_env, pid_alive, run_bounded
 from .formats import first_message, has_diagnostic, host_failure, strip_ansi
+from .hostpaths import spaceless, wyn_path
+from .owner import is_mine, private_dir_problem
+from .process import Cancelled, Completed, child_env, pid_alive, run_bounded
 from .settings import Settings, usable_cpus
 from .toolchain import CompileCommand, Toolchain
 

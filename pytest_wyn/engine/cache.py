@@ -25,8 +25,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .engine.openflags import BINARY, CLOEXEC, NOFOLLOW
-from .engine.owner import is_mine, is_reparse_point, my_uid, private_dir_problem
+from .openflags import BINARY, CLOEXEC, NOFOLLOW
+from .owner import is_mine, is_reparse_point, my_uid, private_dir_problem
 
 STAGING_MAX_AGE = 3600.0
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from . import settings
-from .cache import Store
-from .key import KeyInputs, compute_key
+from .. import options
+from ..engine.cache import Store
+from ..engine.key import KeyInputs, compute_key
+from ..engine.spec import SpecError, decode, parse, read_source
+from ..engine.toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
 from .selection import Selection, skipped_whole
-from .spec import SpecError, decode, parse, read_source
-from .toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def forecast(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]) -> Fo
     ``norecursedirs``), and it is not skipped as a whole.
     """
     try:
-        opts = settings.read(config)
+        opts = options.read(config)
         toolchain = load_toolchain(opts.compiler_option, opts.compiler_ini, opts.compiler_env, config.rootpath)
         command = CompileCommand.parse(opts.compile_command, list(opts.compile_args), opts.compile_output)
     except (pytest.UsageError, ToolchainError, NoCompilerFound):

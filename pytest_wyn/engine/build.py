@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .cache import CorruptEntry, Entry, EntryMeta, Store, UnsafeEntry, copy_verified
 from .compiling import BuildResult, Compiler, new_run_dir
-from .engine.hostpaths import executable_name, wyn_path
+from .hostpaths import executable_name, wyn_path
 from .key import KeyInputs, compute_key, keyed
 from .settings import Settings
 from .spec import SpecError, read_source

@@ -3,7 +3,7 @@
 Pure arithmetic over what the record says each file cost last time. Compiles
 and CPU-bound runs share the cores; sleeping runs overlap; every worker costs
 CPU to start and to collect. Without workers, the plugin runs binaries ahead
-in one process (prefetch.py), which overlaps the same work without that cost,
+in one process (engine/runahead.py), which overlaps the same work without that cost,
 so a suite of Wyn files alone rarely needs workers; a user's own ``-n`` always
 wins over this.
 """
@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .record import DEFAULT_COMPILE_SECONDS, DEFAULT_RUN_SECONDS, FileCosts
+from ..engine.record import DEFAULT_COMPILE_SECONDS, DEFAULT_RUN_SECONDS, FileCosts
 
-DEFAULT_WORKER_STARTUP = 0.8  # CPU seconds to start one xdist worker, until one has started here (record.py)
+DEFAULT_WORKER_STARTUP = 0.8  # CPU seconds to start one xdist worker, until one has started here (engine/record.py)
 COLLECT_PER_FILE = 0.002  # every worker collects every file again
 PER_FILE_OVERHEAD = 0.005  # pytest's and the plugin's work per file in the process that runs it (measured)
 CONTROLLER_PER_ITEM = 0.001  # the xdist controller receives and reports every item

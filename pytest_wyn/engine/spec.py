@@ -15,7 +15,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .engine.openflags import BINARY, CLOEXEC, NONBLOCK
+from .openflags import BINARY, CLOEXEC, NONBLOCK
 
 LineOf = Callable[[int], int]  # offset -> 1-based line
 

@@ -15,9 +15,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine.hostpaths import has_separator, local_compiler_names, split_command
-from .engine.process import child_env, run_bounded
 from .formats import strip_ansi
+from .hostpaths import has_separator, local_compiler_names, split_command
+from .process import child_env, run_bounded
 
 DEFAULT_COMPILE_COMMAND = "{compiler} build {args} {source} -o {output}"
 PLACEHOLDERS = ("{compiler}", "{args}", "{source}", "{output}")

@@ -1,0 +1,112 @@
+"""Every setting's value for one session, as plain data; its defaults; sizes and CPUs.
+
+The pytest side (``options.py``) reads them from the command line, the
+environment and the ini file; the engine only ever sees this dataclass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_FILES = ["test_*.wyn", "*_test.wyn"]
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_COMPILE_TIMEOUT = 600.0
+DEFAULT_WORKERS = 12
+DEFAULT_CACHE_SIZE = "4GiB"
+DEFAULT_OUTPUT_LIMIT = 4 << 20
+DEFAULT_RETRIES = 3
+DEFAULT_MEMORY_LIMIT = "4GiB"
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, as taskset or a cgroup cpuset sets it),
+    not the machine's count: binaries packed beyond them would time out from contention."""
+    getaffinity = getattr(os, "sched_getaffinity", None)
+    if getaffinity is not None:
+        try:
+            return max(len(getaffinity(0)), 1)
+        except OSError:
+            pass
+    return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    files: tuple[str, ...]
+    compiler_option: str | None
+    compiler_ini: str | None
+    compiler_env: str | None
+    compile_command: str
+    compile_output: str | None
+    compile_args: tuple[str, ...]
+    timeout: float
+    compile_timeout: float
+    compile_retries: int
+    cache_dir: Path
+    use_cache: bool
+    clear_cache: bool
+    cache_max_size: int
+    max_output: int
+    workers: str
+    compile_jobs: int
+    memory_limit: int | None  # bytes of address space per test binary; None: unlimited
+    memory_limit_set: bool  # named by the user (not the default): worth a word where it cannot apply
+    update: str | None  # --wyn-update: "expect", "all", or None
+    run_ahead: bool  # without workers, run upcoming files' binaries ahead, concurrently
+    keep_binaries: Path | None = None  # --wyn-keep-binaries: where each test binary is kept
+
+    @classmethod
+    def defaults(cls, cache_dir: Path, **changes: object) -> Settings:
+        """Every setting at its default (for programs that drive the modules without pytest)."""
+        base = cls(
+            files=tuple(DEFAULT_FILES),
+            compiler_option=None,
+            compiler_ini=None,
+            compiler_env=None,
+            compile_command="",
+            compile_output=None,
+            compile_args=(),
+            timeout=DEFAULT_TIMEOUT,
+            compile_timeout=DEFAULT_COMPILE_TIMEOUT,
+            compile_retries=DEFAULT_RETRIES,
+            cache_dir=cache_dir,
+            use_cache=True,
+            clear_cache=False,
+            cache_max_size=parse_size(DEFAULT_CACHE_SIZE),
+            max_output=DEFAULT_OUTPUT_LIMIT,
+            workers=str(DEFAULT_WORKERS),
+            compile_jobs=usable_cpus(),
+            memory_limit=parse_size(DEFAULT_MEMORY_LIMIT),
+            memory_limit_set=False,
+            update=None,
+            run_ahead=True,
+        )
+        return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def parse_size(text: str) -> int:
+    units = {
+        "": 1,
+        "b": 1,
+        "k": 1 << 10,
+        "kb": 1000,
+        "kib": 1 << 10,
+        "m": 1 << 20,
+        "mb": 1000**2,
+        "mib": 1 << 20,
+        "g": 1 << 30,
+        "gb": 1000**3,
+        "gib": 1 << 30,
+        "t": 1 << 40,
+        "tb": 1000**4,
+        "tib": 1 << 40,
+    }
+    s = text.strip().lower().replace(" ", "")
+    num = s.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = s[len(num) :]
+    if unit not in units or not num:
+        raise ValueError(f"not a size: {text!r} (use e.g. 2GiB, 500MB)")
+    return int(float(num) * units[unit])
