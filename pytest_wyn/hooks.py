@@ -7,7 +7,6 @@ has to ask first whether it should do anything.
 
 from __future__ import annotations
 
-import fnmatch
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -22,6 +21,7 @@ from .engine.process import MEMORY_LIMIT_WORKS
 from .engine.record import InFlight, save_worker_startup
 from .engine.runahead import RunAhead
 from .engine.settings import DEFAULT_FILES
+from .engine.testfile import is_test_file, is_wyn_file
 from .items import WynFile, WynItem
 from .session import WynSession, payload
 from .workers.parallel import RUN_AHEAD_ALLOWED
@@ -59,12 +59,10 @@ class WynPlugin:
             self.config.issue_config_time_warning(WynWarning(message), 2)
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> WynFile | None:
-        if file_path.suffix != ".wyn":
+        if not is_wyn_file(file_path.name):
             return None
-        if not parent.session.isinitpath(file_path):
-            patterns = self.state.settings.files
-            if not any(fnmatch.fnmatch(file_path.name, p) or fnmatch.fnmatch(str(file_path), p) for p in patterns):
-                return None
+        if not is_test_file(file_path, self.state.settings.files, named=parent.session.isinitpath(file_path)):
+            return None
         return WynFile.from_parent(parent, path=file_path)
 
     def pytest_report_header(self) -> list[str]:

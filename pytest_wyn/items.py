@@ -18,10 +18,10 @@ import pytest
 from . import WynWarning
 from .compat import TerminalRepr, failure_repr, pytest_timeout_seconds, setup_repr_method
 from .engine import formats, judge, update
-from .engine.names import item_names
 from .engine.report import source_excerpt
 from .engine.runner import FileOutcome, FileRun, Gate
 from .engine.spec import Block, Directive, Spec, SpecError, decode, parse, read_source
+from .engine.testfile import file_stem, planned_tests
 from .session import WynSession, get_session
 
 RICH_REPORTER = "rich-terminal-reporter"  # pytest-rich's reporter, registered only when it is on
@@ -45,7 +45,7 @@ class WynFile(pytest.File):
         self._ran_once = False  # run-ahead serves a file's first run only; reruns run in their turn
         self.spec = Spec()
         self.lines = []
-        name = self.path.name[:-4] if self.path.name.endswith(".wyn") else self.path.name
+        name = file_stem(self.path.name)
         try:
             data = read_source(self.path)
             text = decode(data)
@@ -75,19 +75,13 @@ class WynFile(pytest.File):
                 f"this file has fn main, so Wyn ignores its {len(spec.blocks)} test block(s); "
                 "it runs as one program test",
             )
-        if spec.is_block_file:
-            names = set()
-            for name, block, index in item_names(spec.blocks):
-                names.add(name)
-                yield WynBlockItem.from_parent(self, name=name, block=block, index=index)
-            if spec.expects:
-                # Wyn's own runner judges a block file's EXPECT lines too: one more item.
-                name = "EXPECT" if "EXPECT" not in names else "EXPECT (file)"
-                yield WynExpectItem.from_parent(self, name=name, index=len(spec.blocks))
-        else:
-            yield WynProgramItem.from_parent(
-                self, name=self.path.name[:-4] if self.path.name.endswith(".wyn") else self.path.name
-            )
+        for planned in planned_tests(spec, self.path.name):
+            if planned.kind == "block" and planned.block is not None:
+                yield WynBlockItem.from_parent(self, name=planned.name, block=planned.block, index=planned.index)
+            elif planned.kind == "expect":
+                yield WynExpectItem.from_parent(self, name=planned.name, index=planned.index)
+            else:
+                yield WynProgramItem.from_parent(self, name=planned.name)
 
     def _warn(self, line: int, message: str) -> None:
         """A warning located at ``file.wyn:line``, given once per session (by one xdist worker)."""

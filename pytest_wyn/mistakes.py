@@ -14,6 +14,8 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .engine.testfile import is_test_file, is_wyn_file
+
 # Our options that take a value (a `store` action), as settings.add_options declares them.
 VALUE_OPTIONS = (
     "--wyn-compiler",
@@ -45,7 +47,7 @@ def wyn_file_hint(args: Iterable[str], cwd: Path, patterns: Sequence[str], skip_
     roots: list[Path] = []
     for arg in args:
         path = arg.split("::", 1)[0]
-        if path.endswith(".wyn"):
+        if is_wyn_file(path):
             return path
         roots.append(cwd / path)
     seen = 0
@@ -54,7 +56,7 @@ def wyn_file_hint(args: Iterable[str], cwd: Path, patterns: Sequence[str], skip_
             dirnames[:] = [d for d in dirnames if not d.startswith(".") and not _matches(d, skip_dirs)]
             seen += len(filenames) + len(dirnames)
             for name in filenames:
-                if name.endswith(".wyn") and _matches(name, patterns):
+                if is_test_file(Path(dirpath, name), patterns):
                     return os.path.relpath(Path(dirpath, name), cwd)
             if seen > SCAN_LIMIT:
                 return None

@@ -145,3 +145,21 @@ def test_in_flight_logs_name_what_a_dead_session_left_running(tmp_path: Path) ->
     flight.close()
     assert not (logs / f"{os.getpid()}.log").exists()
     assert InFlight(FakeCache(tmp_path)).left_over() == []
+
+
+def test_which_files_are_tests_and_what_they_become_is_decided_once() -> None:
+    from pytest_wyn.engine.testfile import file_stem, is_test_file, planned_tests
+    from pytest_wyn.workers.selection import _items
+
+    patterns = ("test_*.wyn", "*/unit/*.wyn")
+    assert is_test_file(Path("tests/test_a.wyn"), patterns)
+    assert is_test_file(Path("tests/unit/check.wyn"), patterns)  # by path, as collection matches
+    assert not is_test_file(Path("tests/helper.wyn"), patterns)
+    assert is_test_file(Path("tests/helper.wyn"), patterns, named=True)
+    assert not is_test_file(Path("tests/test_a.py"), patterns, named=True)
+    assert file_stem("tests/test_a.wyn") == "test_a"
+    spec = parse('test "EXPECT" {\n    assert(true)\n}\n// EXPECT: x\n')
+    names = [t.name for t in planned_tests(spec, "t.wyn")]
+    assert names == ["EXPECT", "EXPECT (file)"]
+    # -k/-m prediction names the tests exactly as collection does.
+    assert [nodeid for nodeid, *_ in _items("t.wyn", spec)] == ["t.wyn::EXPECT", "t.wyn::EXPECT (file)"]

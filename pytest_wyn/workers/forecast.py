@@ -6,7 +6,6 @@ it uses the same key as the cache, computed from the files on disk.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from .. import options
 from ..engine.cache import Store
 from ..engine.key import KeyInputs, compute_key
 from ..engine.spec import SpecError, decode, parse, read_source
+from ..engine.testfile import is_test_file
 from ..engine.toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
 from .selection import Selection, skipped_whole
 
@@ -80,14 +80,14 @@ def discover(config: pytest.Config, roots: list[Path], patterns: tuple[str, ...]
     ignored = config.hook.pytest_ignore_collect
     for root in roots:
         if root.is_file():
-            if root.suffix == ".wyn":
+            if is_test_file(root, patterns, named=True):
                 yield root
             continue
         for dirpath, dirnames, filenames in os.walk(root):
             here = Path(dirpath)
             dirnames[:] = [d for d in dirnames if not ignored(collection_path=here / d, config=config)]
             for name in filenames:
-                if name.endswith(".wyn") and any(fnmatch.fnmatch(name, pat) for pat in patterns):
-                    path = here / name
-                    if path.is_file() and not ignored(collection_path=path, config=config):  # regular files only
-                        yield path
+                path = here / name
+                regular = is_test_file(path, patterns) and path.is_file()  # regular files only, as pytest's
+                if regular and not ignored(collection_path=path, config=config):
+                    yield path

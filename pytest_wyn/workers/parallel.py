@@ -17,6 +17,7 @@ import pytest
 from .. import options
 from ..engine.record import Record, read_worker_startup
 from ..engine.settings import DEFAULT_WORKERS, usable_cpus
+from ..engine.testfile import is_wyn_file
 from .plan import DEFAULT_WORKER_STARTUP, plan_workers, work_of
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def _named_wyn_files(args: list[str], cwd: Path) -> int | None:
     files = set()
     for arg in args:
         path = arg.split("::", 1)[0]
-        if not path.endswith(".wyn"):
+        if not is_wyn_file(path):
             return None
         full = Path(path) if os.path.isabs(path) else cwd / path
         if full.is_dir():

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
-WYN_SUFFIX = ".wyn"
+from ..engine.testfile import is_wyn_file
 
 
 def wyn_file_of(nodeid: str) -> str | None:
     """The file part of a Wyn item's nodeid, or None for any other test."""
     path = nodeid.split("::", 1)[0]
-    return path if path.endswith(WYN_SUFFIX) else None
+    return path if is_wyn_file(path) else None
 
 
 class WynScheduling(LoadScopeScheduling):  # type: ignore[misc]

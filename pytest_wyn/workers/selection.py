@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pytest
 
 from ..compat import compile_expression
-from ..engine.names import item_names
 from ..engine.spec import Spec
+from ..engine.testfile import planned_tests
 
 Matcher = Callable[[set[str]], bool]
 
@@ -69,18 +69,15 @@ def _compile(text: str, *, substring: bool) -> Matcher | None:
 
 
 def _items(file_nodeid: str, spec: Spec) -> list[tuple[str, set[str], set[str]]]:
-    parts = file_nodeid.split("/")
-    file_names = {p for p in parts if p}
-    items: list[tuple[str, set[str], set[str]]] = []
-    if spec.is_block_file:
-        for name, _block, index in item_names(spec.blocks):
-            items.append((f"{file_nodeid}::{name}", {name, *file_names}, _markers(spec, index)))
-        if spec.expects:
-            items.append((f"{file_nodeid}::EXPECT", {"EXPECT", *file_names}, _markers(spec, None)))
-    else:
-        stem = parts[-1][:-4] if parts[-1].endswith(".wyn") else parts[-1]
-        items.append((f"{file_nodeid}::{stem}", {stem, *file_names}, _markers(spec, None)))
-    return items
+    file_names = {p for p in file_nodeid.split("/") if p}
+    return [
+        (
+            f"{file_nodeid}::{test.name}",
+            {test.name, *file_names},
+            _markers(spec, test.index if test.kind == "block" else None),
+        )
+        for test in planned_tests(spec, file_nodeid)
+    ]
 
 
 def _markers(spec: Spec, block_index: int | None) -> set[str]:
