@@ -31,8 +31,10 @@ class BuildStats:
     retries: int = 0
 
     def add(self, other: dict[str, float]) -> None:
+        """Fold in another process's statistics (from JSON): counts stay whole numbers."""
         for name, value in other.items():
-            setattr(self, name, getattr(self, name) + value)
+            mine = getattr(self, name)
+            setattr(self, name, mine + type(mine)(value))
 
 
 class Builder:
@@ -84,25 +86,24 @@ class Builder:
 
     def build(self, source: Path, cancel: threading.Event | None = None) -> BuildResult:
         """Build (or serve from the cache) one file; ``cancel`` from another thread kills the compile."""
-        self.compiler.set_cancel(cancel)
-        return self._build(source, self.source_arg(source))
+        return self._build(source, self.source_arg(source), cancel)
 
-    def _build(self, source: Path, arg: str) -> BuildResult:
+    def _build(self, source: Path, arg: str, cancel: threading.Event | None) -> BuildResult:
         try:
             data = read_source(source)
         except SpecError as exc:
             return BuildResult(False, problem=f"cannot compile it: {exc.message}")
         except OSError as exc:
             return BuildResult(False, problem=f"cannot read the file to compile it: {exc.strerror or exc}")
-        result = self._build_bytes(source, arg, data)
+        result = self._build_bytes(source, arg, data, cancel)
         result.source_digest = hashlib.sha256(data).hexdigest()
         return result
 
-    def _build_bytes(self, source: Path, arg: str, data: bytes) -> BuildResult:
+    def _build_bytes(self, source: Path, arg: str, data: bytes, cancel: threading.Event | None) -> BuildResult:
         key, notes = keyed(self.key_inputs, arg, data)
         warnings = self._once(notes)
         if self.store is None:
-            result = self._compile_uncached(source, arg)
+            result = self._compile_uncached(source, arg, cancel)
             result.warnings[:0] = warnings
             return result
         try:
@@ -110,17 +111,17 @@ class Builder:
             if hit is not None:
                 return hit
             if not self.writable:
-                result = self._compile_uncached(source, arg)
+                result = self._compile_uncached(source, arg, cancel)
                 result.warnings[:0] = warnings
                 return result
             with self.store.lock(key):
                 hit = self._serve(key, source, warnings)
                 if hit is not None:
                     return hit
-                result = self._compile_and_publish(source, arg, key)
+                result = self._compile_and_publish(source, arg, key, cancel)
         except OSError as exc:
             # The cache went away under us (deleted, full, read-only): build without it.
-            result = self._compile_uncached(source, arg)
+            result = self._compile_uncached(source, arg, cancel)
             warnings.append(self._give_up_cache(exc))
         result.warnings[:0] = warnings
         return result
@@ -179,14 +180,14 @@ class Builder:
         command = tuple(self.compiler.argv(self.source_arg(source), target))
         return BuildResult(True, target, meta.diagnostics, meta.compile_seconds, cached=True, command=command)
 
-    def _compile_and_publish(self, source: Path, arg: str, key: str) -> BuildResult:
+    def _compile_and_publish(self, source: Path, arg: str, key: str, cancel: threading.Event | None) -> BuildResult:
         """Compile into this process's private directory, then store a copy in the cache.
 
         The compile never writes into the cache directory, so a full or broken
         cache costs the cache entry, never the build.
         """
         assert self.store is not None
-        result, attempt = self.compiler.compile(source, arg, self._slot(source))
+        result, attempt = self.compiler.compile(source, arg, self._slot(source), cancel)
         if not attempt.cacheable or not self._unchanged(source, arg, key):
             return result
         meta = EntryMeta(
@@ -212,7 +213,7 @@ class Builder:
         except (OSError, SpecError):
             return False
 
-    def _compile_uncached(self, source: Path, arg: str) -> BuildResult:
+    def _compile_uncached(self, source: Path, arg: str, cancel: threading.Event | None) -> BuildResult:
         target = self._slot(source)
-        result, _ = self.compiler.compile(source, arg, target)
+        result, _ = self.compiler.compile(source, arg, target, cancel)
         return result

@@ -73,24 +73,22 @@ class Compiler:
         self.compile_seconds = 0.0
         self.retries = 0
         self._lock = threading.Lock()
-        self._cancel = threading.local()  # this thread's build's cancel event
         # Threads of this process queue here first, handed over at once; the file-lock slots
         # (polled) then only arbitrate between processes and sessions.
         self._local_slots = threading.BoundedSemaphore(self.compile_jobs)
-
-    def set_cancel(self, cancel: threading.Event | None) -> None:
-        """The event that, set from another thread, kills this thread's compile."""
-        self._cancel.event = cancel
 
     def argv(self, arg: str, output: Path) -> list[str]:
         """The command line that compiles ``arg`` (as passed to the compiler) into ``output``."""
         return self.command.argv(self.toolchain.path, arg, wyn_path(output))
 
-    def compile(self, source: Path, arg: str, output: Path) -> tuple[BuildResult, Attempt]:
+    def compile(
+        self, source: Path, arg: str, output: Path, cancel: threading.Event | None = None
+    ) -> tuple[BuildResult, Attempt]:
+        """Compile, retrying host failures; ``cancel``, set from another thread, kills the compile."""
         retries: list[str] = []
         attempt: Attempt | None = None
         for n in range(self.max_retries + 1):
-            attempt = self._attempt(source, arg, output)
+            attempt = self._attempt(source, arg, output, cancel)
             with self._lock:
                 self.compiled += 1
                 self.compile_seconds += attempt.done.seconds
@@ -116,10 +114,9 @@ class Compiler:
             result.diagnostics += f"\n[... {done.cut_bytes} bytes of compiler output cut ...]"
         return result, attempt
 
-    def _attempt(self, source: Path, arg: str, output: Path) -> Attempt:
+    def _attempt(self, source: Path, arg: str, output: Path, cancel: threading.Event | None) -> Attempt:
         argv = self.argv(arg, output)
         produced = self.command.produced_path(arg)
-        cancel: threading.Event | None = getattr(self._cancel, "event", None)
         with (
             _source_lock(self.lock_dir, source) as marker,
             _local_slot(self._local_slots, cancel),

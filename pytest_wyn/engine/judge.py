@@ -19,7 +19,7 @@ from .report import expect_comparison, indent
 from .spec import Block, Spec
 
 
-@dataclass
+@dataclass(frozen=True)
 class Verdict:
     passed: bool
     message: str = ""

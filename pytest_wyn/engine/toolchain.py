@@ -20,7 +20,6 @@ from .hostpaths import has_separator, local_compiler_names, split_command
 from .process import child_env, run_bounded
 
 DEFAULT_COMPILE_COMMAND = "{compiler} build {args} {source} -o {output}"
-PLACEHOLDERS = ("{compiler}", "{args}", "{source}", "{output}")
 
 
 class NoCompilerFound(Exception):
