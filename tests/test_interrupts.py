@@ -172,7 +172,7 @@ def test_without_a_watchdog_the_kernel_kills_the_binary_with_its_parent(
     helper: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The parent-death signal (a full fork per start) is the fallback when the watchdog cannot run."""
-    from pytest_wyn.engine.process import child_env
+    from pytest_wyn.engine.process import child_env, run_bounded
     from pytest_wyn.engine.process import posix as process
     from pytest_wyn.engine.process.watchdog import Watchdog
 
@@ -180,7 +180,7 @@ def test_without_a_watchdog_the_kernel_kills_the_binary_with_its_parent(
     watchdog.broken = helper == "broken"
     monkeypatch.setattr(process, "_watchdog", watchdog)
     probe = "import ctypes; v = ctypes.c_int(); ctypes.CDLL(None).prctl(2, ctypes.byref(v)); print(v.value)"
-    done = process.run_bounded(
+    done = run_bounded(
         [sys.executable, "-c", probe], cwd="/", env=child_env(), timeout=60, limit=1024, die_with_parent=True
     )
     assert done.text.strip() == (str(int(signal.SIGKILL)) if helper == "broken" else "0")

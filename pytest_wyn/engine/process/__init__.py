@@ -13,7 +13,7 @@ import sys
 import threading
 from types import ModuleType
 
-from .common import MEMORY_LIMIT_WORKS, BoundedBuffer, Cancelled, Completed, Limits, child_env
+from .common import MEMORY_LIMIT_WORKS, BoundedBuffer, Cancelled, Completed, Limits, Run, child_env
 
 __all__ = [
     "MEMORY_LIMIT_WORKS",
@@ -21,6 +21,7 @@ __all__ = [
     "Cancelled",
     "Completed",
     "Limits",
+    "Run",
     "backend",
     "child_env",
     "pid_alive",
@@ -55,16 +56,7 @@ def run_bounded(
     cancel: threading.Event | None = None,
 ) -> Completed:
     """Run argv to its end (or its timeout), then kill whatever is left of what it started."""
-    result: Completed = backend().run_bounded(
-        argv,
-        cwd=cwd,
-        env=env,
-        timeout=timeout,
-        limit=limit,
-        die_with_parent=die_with_parent,
-        limits=limits,
-        cancel=cancel,
-    )
+    result: Completed = backend().run(Run(argv, cwd, env, timeout, limit, die_with_parent, limits, cancel))
     return result
 
 

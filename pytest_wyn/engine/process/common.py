@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
+import threading
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 # How often a run that may be cancelled from another thread (run-ahead) looks for it.
 CANCEL_POLL_SECONDS = 0.05
@@ -99,6 +102,31 @@ class BoundedBuffer:
             tail = tail[tail.index(b"\n") + 1 :]
         cut = self.total - len(head) - len(tail)
         return head + tail, cut
+
+
+@dataclass(frozen=True)
+class Run:
+    """One program to run, and how: what every back-end's ``run`` takes."""
+
+    argv: list[str]
+    cwd: str
+    env: dict[str, str]
+    timeout: float
+    limit: int  # bytes of output kept (head + tail)
+    die_with_parent: bool = False  # killed if this process dies without killing it
+    limits: Limits | None = None
+    cancel: threading.Event | None = None  # set from another thread: kill it and raise Cancelled
+
+
+def pipe_options(request: Run) -> dict[str, Any]:
+    """How every back-end starts a program: its directory and environment, no stdin, one pipe for all output."""
+    return {
+        "cwd": request.cwd,
+        "env": request.env,
+        "stdin": subprocess.DEVNULL,
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.STDOUT,
+    }
 
 
 def child_env(remove: tuple[str, ...] = ("WYN_LENIENT",), extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -26,7 +26,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .common import CANCEL_POLL_SECONDS, MEMORY_LIMIT_WORKS, BoundedBuffer, Cancelled, Completed, Limits
+from .common import (
+    CANCEL_POLL_SECONDS,
+    MEMORY_LIMIT_WORKS,
+    BoundedBuffer,
+    Cancelled,
+    Completed,
+    Limits,
+    Run,
+    pipe_options,
+)
 from .watchdog import Sweeper, Watchdog, kill_group
 
 # After the main process exits, how long a child that inherited the pipe may
@@ -36,17 +45,7 @@ EXIT_GRACE_SECONDS = 0.2
 EXEC_BUSY_RETRIES = 40
 
 
-def run_bounded(
-    argv: list[str],
-    *,
-    cwd: str,
-    env: dict[str, str],
-    timeout: float,
-    limit: int,
-    die_with_parent: bool = False,
-    limits: Limits | None = None,
-    cancel: threading.Event | None = None,
-) -> Completed:
+def run(request: Run) -> Completed:
     """Run argv to its end (or its timeout), then kill whatever is left of its process group.
 
     ``die_with_parent``: if this process dies without killing the group (a
@@ -54,6 +53,8 @@ def run_bounded(
     Limits are set from here right after the start (``prlimit``), so that the
     start stays a vfork: no code of ours runs in the child.
     """
+    argv, timeout, limit = request.argv, request.timeout, request.limit
+    die_with_parent, limits, cancel = request.die_with_parent, request.limits, request.cancel
     if cancel is not None and cancel.is_set():
         raise Cancelled("the run was cancelled before it started")
     start = time.monotonic()
@@ -63,11 +64,7 @@ def run_bounded(
         try:
             proc = subprocess.Popen(
                 argv,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
+                **pipe_options(request),
                 start_new_session=True,
                 close_fds=True,
                 preexec_fn=_child_setup(pdeathsig, None if late_limits else limits),

@@ -24,7 +24,7 @@ import threading
 import time
 from ctypes import wintypes
 
-from .common import CANCEL_POLL_SECONDS, BoundedBuffer, Cancelled, Completed, Limits
+from .common import CANCEL_POLL_SECONDS, BoundedBuffer, Cancelled, Completed, Limits, Run, pipe_options
 
 EXIT_GRACE_SECONDS = 0.2  # after the program exits, how long its output may still arrive
 
@@ -152,18 +152,10 @@ def _reader(stream: object, buf: BoundedBuffer, done: threading.Event) -> None:
         done.set()
 
 
-def run_bounded(
-    argv: list[str],
-    *,
-    cwd: str,
-    env: dict[str, str],
-    timeout: float,
-    limit: int,
-    die_with_parent: bool = False,
-    limits: Limits | None = None,
-    cancel: threading.Event | None = None,
-) -> Completed:
+def run(request: Run) -> Completed:
     """As the POSIX back-end; ``die_with_parent`` always holds (the job dies with its last handle)."""
+    argv, timeout, limit = request.argv, request.timeout, request.limit
+    limits, cancel = request.limits, request.cancel
     if cancel is not None and cancel.is_set():
         raise Cancelled("the run was cancelled before it started")
     _quiet_errors()
@@ -176,11 +168,7 @@ def run_bounded(
         try:
             proc = subprocess.Popen(
                 argv,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
+                **pipe_options(request),
                 creationflags=CREATE_SUSPENDED | CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW,
             )
         except OSError as exc:
