@@ -17,7 +17,9 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-STANDIN = Path(__file__).parent / "wyn_standin.py"
+TESTS = Path(__file__).parent  # tests/: unit/ (no pytest session), e2e/ (real sessions through pytester)
+REPO = TESTS.parent
+STANDIN = TESTS / "wyn_standin.py"
 
 
 def launcher_text(target: Path | str) -> str:

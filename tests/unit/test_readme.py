@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import yaml
+from conftest import REPO
 
-README = (Path(__file__).parent.parent / "README.md").read_text()
+README = (REPO / "README.md").read_text()
 BLOCKS = re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
 PLACEHOLDER = re.compile(r"<(you|your[^>]*|placeholder|todo)>|/ci/install-wyn\.sh|\.\.\.$", re.IGNORECASE | re.MULTILINE)
 

@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import WynProject
+from conftest import REPO, WynProject
 
 HELLO = '// EXPECT: hello\nprintln("hello")\n'
-README = Path(__file__).parent.parent / "README.md"
+README = REPO / "README.md"
 
 
 def test_wyn_files_with_the_plugin_off_get_a_one_line_hint(wyn: WynProject) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import yaml
+from conftest import REPO
 
-WORKFLOWS = Path(__file__).parent.parent / ".github" / "workflows"
+WORKFLOWS = REPO / ".github" / "workflows"
 
 
 def test_the_ci_workflow_covers_every_platform_wyn_ships_on() -> None:

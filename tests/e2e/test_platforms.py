@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path, PureWindowsPath
 
 import pytest
-from conftest import WynProject
+from conftest import TESTS, WynProject
 
 from pytest_wyn.engine.formats import crash_name
 from pytest_wyn.engine.hostpaths import (
@@ -30,7 +30,7 @@ from pytest_wyn.engine.spec import parse
 from pytest_wyn.engine.update import blessable_lines
 
 # What CPython on macOS lacks and Linux has, and the address-space limit macOS refuses (a sitecustomize).
-MACOS_LIKE = (Path(__file__).parent / "harness" / "macos_like" / "sitecustomize.py").read_text()
+MACOS_LIKE = (TESTS / "harness" / "macos_like" / "sitecustomize.py").read_text()
 
 NO_POSIX_MODULES = """
 import sys

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-ENGINE = Path(__file__).parent.parent / "pytest_wyn" / "engine"
+from conftest import REPO
+
+ENGINE = REPO / "pytest_wyn" / "engine"
 WINDOWS_ONLY = {"pytest_wyn.engine.process.win32", "pytest_wyn.engine.winsec"}
 
 

@@ -14,12 +14,11 @@ import re
 import shlex
 import shutil
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import WynProject
+from conftest import REPO, WynProject
 
-REPORTERS = Path(__file__).parent.parent / ".reporters"
+REPORTERS = REPO / ".reporters"
 needs_reporters = pytest.mark.skipif(
     not (REPORTERS / "pytest_pretty").is_dir() or not (REPORTERS / "pytest_rich").is_dir(),
     reason="pytest-pretty and pytest-rich are not in .reporters (.ci/run installs them there)",
