@@ -172,9 +172,10 @@ def test_without_a_watchdog_the_kernel_kills_the_binary_with_its_parent(
     helper: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The parent-death signal (a full fork per start) is the fallback when the watchdog cannot run."""
-    from pytest_wyn.engine.process import child_env, run_bounded
-    from pytest_wyn.engine.process import posix as process
+    from pytest_wyn.engine.process import backend, child_env, run_bounded
     from pytest_wyn.engine.process.watchdog import Watchdog
+
+    process = backend()  # the POSIX back-end in use (pytester's in-process runs may have re-imported its module)
 
     watchdog = Watchdog()
     watchdog.broken = helper == "broken"
