@@ -11,6 +11,7 @@ import shlex
 import threading
 import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -35,12 +36,22 @@ class WynFailure(AssertionError):
         self.verdict = verdict
 
 
+@dataclass
+class Shown:
+    """What the reports of a file's current outcome have shown already: once per file, not once per test."""
+
+    warnings: bool = False
+    compile_output: bool = False
+    compile_failure_in: str | None = None  # the nodeid whose report holds the diagnostics
+
+
 class WynFile(pytest.File):
     spec: Spec
     lines: list[str]
 
     def collect(self) -> Iterable[pytest.Item]:
         self._outcome: FileOutcome | None = None
+        self._shown = Shown()
         self._consumed: set[int] = set()
         self._ran_once = False  # run-ahead serves a file's first run only; reruns run in their turn
         self.spec = Spec()
@@ -102,6 +113,7 @@ class WynFile(pytest.File):
         if self._outcome is None or item.index in self._consumed:
             self._outcome = None
             self._consumed = set()
+            self._shown = Shown()
             self._outcome = self._compute(item)
             if self._outcome.ahead:
                 item.real_duration = self._outcome.seconds  # it ran ahead: report what it took
@@ -118,6 +130,9 @@ class WynFile(pytest.File):
 
     def current_outcome(self) -> FileOutcome | None:
         return self._outcome
+
+    def shown(self) -> Shown:
+        return self._shown
 
     def _compute(self, item: WynItem) -> FileOutcome:
         count = self.spec.item_count
@@ -146,7 +161,8 @@ class WynFile(pytest.File):
                 f"not run: this file's test binary was interrupted while {item.name} ran ({reason})",
                 item.line,
             )
-            self._outcome = FileOutcome(None, None, [verdict] * count, 0.0)
+            self._outcome = FileOutcome(None, None, (verdict,) * count, 0.0)
+            self._shown = Shown()
             self._consumed = {item.index}
             raise
 
@@ -201,8 +217,9 @@ class WynItem(pytest.Item):
             self.user_properties.append(("wyn_compile_seconds", f"{build.compile_seconds:.3f}"))
             if build.retries:
                 self.user_properties.append(("wyn_compile_retries", str(len(build.retries))))
-        if build is not None and build.warnings and not outcome.warned:
-            outcome.warned = True
+        shown = self.parent.shown()
+        if build is not None and build.warnings and not shown.warnings:
+            shown.warnings = True
             for warning in build.warnings:
                 self.warn(WynWarning(warning))
         # A rerun reports afresh: drop what the previous attempt attached.
@@ -213,8 +230,8 @@ class WynItem(pytest.Item):
             source = "from the cache" if build.cached else "compiled now"
             self.add_report_section("call", "wyn build", f"{shlex.join(build.command)}\n({source})\n")
         notes = formats.chatter(build.diagnostics) if build is not None and not build.ok else ""
-        if notes and not outcome.compile_output_shown:
-            outcome.compile_output_shown = True  # what the failure leaves out (progress, closing notes): once
+        if notes and not shown.compile_output:
+            shown.compile_output = True  # what the failure leaves out (progress, closing notes): once
             self.add_report_section("call", "wyn compile output", notes)
         if self.index < len(outcome.outputs) and outcome.outputs[self.index]:
             self.add_report_section("call", "stdout", outcome.outputs[self.index])
@@ -258,24 +275,25 @@ class WynItem(pytest.Item):
 
     def _structured_repr(self, verdict: judge.Verdict) -> TerminalRepr:
         session = get_session(self.config)
-        outcome = self.parent.current_outcome() or FileOutcome(None, None, [], 0.0)
+        outcome = self.parent.current_outcome() or FileOutcome(None, None, (), 0.0)
+        shown = self.parent.shown()
         build = outcome.build
         lines: list[str] = []
         compile_failed = build is not None and not build.ok and not self.parent.spec.expect_errors
-        if compile_failed and outcome.shown_compile_failure not in (None, self.nodeid):
+        if compile_failed and shown.compile_failure_in not in (None, self.nodeid):
             lines.append(f"{verdict.message}")
-            lines.append(f"(the file did not compile; the diagnostics are shown under {outcome.shown_compile_failure})")
+            lines.append(f"(the file did not compile; the diagnostics are shown under {shown.compile_failure_in})")
         else:
             if compile_failed:
-                outcome.shown_compile_failure = self.nodeid
+                shown.compile_failure_in = self.nodeid
             lines.append(verdict.message)
             if build is not None and build.retries:
                 lines += [f"note: {r}" for r in build.retries]
             if verdict.details:
                 lines.append("")
                 lines += verdict.details
-            shown = compile_failed and build is not None and formats.shows_source(build.diagnostics, verdict.line)
-            excerpt = [] if shown else self._excerpt(verdict)  # the toolchain's own excerpt is enough
+            quoted = compile_failed and build is not None and formats.shows_source(build.diagnostics, verdict.line)
+            excerpt = [] if quoted else self._excerpt(verdict)  # the toolchain's own excerpt is enough
             if excerpt:
                 lines.append("")
                 lines += excerpt

@@ -16,6 +16,7 @@ everything started ahead.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import threading
 from collections import deque
@@ -130,14 +131,12 @@ class RunAhead:
         if waited < STARVED_FRACTION * outcome.timeout:
             return outcome
         again = self._alone(file)
-        again.sections.append(
-            (
-                "wyn run-ahead",
-                f"The first run timed out after waiting {waited:.2f} s for a CPU while other files ran "
-                "alongside; this is a second run, alone.\n",
-            )
+        note = (
+            "wyn run-ahead",
+            f"The first run timed out after waiting {waited:.2f} s for a CPU while other files ran "
+            "alongside; this is a second run, alone.\n",
         )
-        return again
+        return dataclasses.replace(again, sections=(*again.sections, note))
 
     def _take(self, file: WynFile) -> FileOutcome:
         with self.lock:
@@ -157,8 +156,7 @@ class RunAhead:
             self._fill()
         if outcome is None:
             return self._now(file)  # cancelled (for a run alone, or the session is stopping): as serial does
-        outcome.ahead = True
-        return outcome
+        return dataclasses.replace(outcome, ahead=True)
 
     def _now(self, file: WynFile) -> FileOutcome:
         """Compute the file in this thread, under a CPU slot if its run may burn CPU."""
@@ -181,8 +179,7 @@ class RunAhead:
                 while self.running or self.sleeping:
                     self.idle.wait()
             outcome = file.execute()
-            outcome.ahead = True  # its duration is this run's, not the wait for the others
-            return outcome
+            return dataclasses.replace(outcome, ahead=True)  # its duration is this run's, not the wait
         finally:
             with self.lock:
                 self.paused = False

@@ -14,7 +14,7 @@ import shutil
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,17 +30,16 @@ from .toolchain import NoCompilerFound
 Gate = contextlib.AbstractContextManager[Any]
 
 
-@dataclass
+@dataclass(frozen=True)
 class FileOutcome:
+    """One file's build, run and verdicts: made once, read by every test of the file, never changed."""
+
     build: BuildResult | None
     run: Completed | None
-    verdicts: list[judge.Verdict]
+    verdicts: tuple[judge.Verdict, ...]
     timeout: float
-    shown_compile_failure: str | None = None  # nodeid whose report holds the diagnostics
-    warned: bool = False  # build warnings are shown once per file, not once per block
-    compile_output_shown: bool = False  # a failed build's raw output goes with one test of the file
-    sections: list[tuple[str, str]] = field(default_factory=list)  # shown with every item of the file
-    outputs: list[str] = field(default_factory=list)  # per item: what its run printed, its "stdout"
+    sections: tuple[tuple[str, str], ...] = ()  # shown with every item of the file
+    outputs: tuple[str, ...] = ()  # per item: what its run printed, its "stdout"
     seconds: float = 0.0  # what building, running and judging took
     ahead: bool = False  # computed by run-ahead, before its first item asked
 
@@ -85,7 +84,7 @@ class FileRun:
             raise
         except NoCompilerFound as exc:
             verdict = judge.Verdict(False, f"pytest-wyn: {exc}".splitlines()[0], details=str(exc).splitlines()[1:])
-            outcome = FileOutcome(None, None, [verdict] * self.spec.item_count, 0.0)
+            outcome = FileOutcome(None, None, (verdict,) * self.spec.item_count, 0.0)
         except Exception as exc:  # a bug of ours: one readable failure per item, not a traceback
             where = traceback.extract_tb(exc.__traceback__)[-1]
             verdict = judge.Verdict(
@@ -93,11 +92,11 @@ class FileRun:
                 f"internal error in pytest-wyn: {type(exc).__name__}: {exc}",
                 details=[f"(at {Path(where.filename).name}:{where.lineno}; please report it)"],
             )
-            outcome = FileOutcome(None, None, [verdict] * self.spec.item_count, 0.0)
+            outcome = FileOutcome(None, None, (verdict,) * self.spec.item_count, 0.0)
         finally:
             if in_flight is not None:
                 in_flight.finished(self.nodeid)
-        outcome.seconds = time.monotonic() - started
+        outcome = dataclasses.replace(outcome, seconds=time.monotonic() - started)
         self._note_costs(outcome)
         return outcome
 
@@ -127,24 +126,22 @@ class FileRun:
         timeout = spec.timeout or session.settings.timeout
         builder = session.builder()
         build = builder.build(self.path, cancel)
-        outcome = FileOutcome(build, None, [], timeout)
+        sections: list[tuple[str, str]] = []
         if build.ok and formats.without_progress(build.diagnostics).strip():
             # Warnings only: a failed build's diagnostics are in the failure report itself,
             # and the progress lines (with a temporary output path) say nothing.
-            outcome.sections.append(("wyn compile", formats.without_progress(build.diagnostics)))
+            sections.append(("wyn compile", formats.without_progress(build.diagnostics)))
         count = spec.item_count
         if spec.expect_errors:
             verdict = judge.judge_expect_error(spec, build)
             if session.settings.update is not None and not verdict.passed:
                 why = "it never writes EXPECT_ERROR fragments; pick one from the diagnostics"
                 verdict = _with_note(verdict, f"not updated by --wyn-update: {why}")
-            outcome.verdicts = [verdict]
-            return outcome
+            return FileOutcome(build, None, (verdict,), timeout, tuple(sections))
         if not build.ok or build.binary is None:
-            outcome.verdicts = [judge.compile_failure(build)] * count
-            return outcome
+            return FileOutcome(build, None, (judge.compile_failure(build),) * count, timeout, tuple(sections))
         if session.settings.keep_binaries is not None:
-            outcome.sections.append(("wyn binary", self._keep(build.binary, session.settings.keep_binaries)))
+            sections.append(("wyn binary", self._keep(build.binary, session.settings.keep_binaries)))
         with run_gate or contextlib.nullcontext():
             run = run_bounded(
                 [str(build.binary)],
@@ -159,17 +156,16 @@ class FileRun:
                 ),
                 cancel=cancel,
             )
-        outcome.run = run
         if spec.is_block_file:
-            outcome.verdicts = judge.judge_blocks(spec, run, timeout, self.source)
-            outcome.outputs = [v.output for v in outcome.verdicts]
+            verdicts = judge.judge_blocks(spec, run, timeout, self.source)
+            outputs = [v.output for v in verdicts]
             if spec.expects:
-                outcome.verdicts.append(judge.judge_expect_lines(spec, run, timeout))
-                outcome.outputs.append(_run_text(run))
+                verdicts.append(judge.judge_expect_lines(spec, run, timeout))
+                outputs.append(_run_text(run))
         else:
-            outcome.verdicts = [judge.judge_program(spec, run, timeout)]
-            outcome.outputs = [_run_text(run)]
-        return outcome
+            verdicts = [judge.judge_program(spec, run, timeout)]
+            outputs = [_run_text(run)]
+        return FileOutcome(build, run, tuple(verdicts), timeout, tuple(sections), tuple(outputs))
 
     def _keep(self, binary: Path, keep: Path) -> str:
         """--wyn-keep-binaries: a copy that outlives the session, and how to run it again by hand."""
