@@ -8,6 +8,7 @@ has to ask first whether it should do anything.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from .engine.deps import module_deps
 from .engine.hostpaths import wyn_path
 from .engine.process import MEMORY_LIMIT_WORKS
 from .engine.record import InFlight, save_worker_startup
+from .engine.remote.tier import RemoteStats
 from .engine.runahead import RunAhead
 from .engine.settings import DEFAULT_FILES
 from .engine.testfile import is_test_file, is_wyn_file
@@ -162,9 +164,13 @@ class WynPlugin:
         if worker_output is not None:
             worker_output["wyn_startup_cpu"] = self.startup_cpu
             worker_output["wyn_stats"] = asdict(state.stats)
+            worker_output["wyn_remote"] = state.remote_stats.serialized()
             worker_output["wyn_record"] = state.record.serialized_notes()
             return
         state.record.save(getattr(self.config, "cache", None))
+        for notice in remote_notices(state.remote_stats):
+            # Said of the session, not of a line of pytest-wyn's code.
+            warnings.warn_explicit(WynWarning(f"pytest-wyn: {notice}"), WynWarning, "remote cache", 0)
         if state.store is not None:
             try:
                 state.store.evict(state.settings.cache_max_size)
@@ -185,6 +191,9 @@ class WynPlugin:
         if stats.retries:
             line += f", {int(stats.retries)} build(s) retried for host reasons"
         tr.write_line(line)
+        remote = remote_line(self.state.remote_stats)
+        if remote:
+            tr.write_line(remote)
         settings = self.state.settings
         if settings.memory_limit_set and settings.memory_limit and not MEMORY_LIMIT_WORKS:
             tr.write_line(
@@ -211,6 +220,7 @@ class XdistController:
         output = getattr(node, "workeroutput", None) or {}
         self.state.stats.add(output.get("wyn_stats", {}))
         self.state.record.merge_notes(output.get("wyn_record", {}))
+        self.state.remote_stats.merge(output.get("wyn_remote", {}))
         startup = output.get("wyn_startup_cpu")
         if isinstance(startup, float) and startup > 0:
             self.startups.append(startup)
@@ -243,6 +253,38 @@ def wyn_modules(file: WynFile, rootdir: Path) -> list[str]:
         except ValueError:
             continue  # outside the project: testmon tracks the project's files
     return found
+
+
+def remote_line(stats: RemoteStats) -> str:
+    """The wyn summary's line about the shared cache ("" when it played no part)."""
+    parts = []
+    if stats.off and not stats.fetched:
+        parts.append("off (see the warning)")
+    elif stats.looked_up:
+        parts.append(
+            f"{stats.fetched} of {stats.looked_up} file(s) missing here fetched "
+            f"(fetching ahead took {stats.fetch_seconds:.1f} s)"
+        )
+    rejected = sum(stats.rejected.values())
+    if rejected:
+        why = ", ".join(f"{count} {reason}" for reason, count in sorted(stats.rejected.items()))
+        parts.append(f"{rejected} rejected ({why})")
+    if stats.uploaded:
+        parts.append(f"{stats.uploaded} uploaded")
+    return f"remote cache: {', '.join(parts)}" if parts else ""
+
+
+def remote_notices(stats: RemoteStats) -> list[str]:
+    """What the user must hear once about the shared cache: it went off, writes stopped, entries rejected."""
+    said = list(stats.notices)
+    rejected = sum(stats.rejected.values())
+    if rejected:
+        why = ", ".join(f"{count} {reason}" for reason, count in sorted(stats.rejected.items()))
+        said.append(
+            f"{rejected} entr{'y' if rejected == 1 else 'ies'} of the remote cache rejected ({why}); "
+            "they were compiled here instead"
+        )
+    return said
 
 
 def _barriers(items: list[pytest.Item]) -> tuple[dict[WynFile, int], dict[pytest.Item, int]]:

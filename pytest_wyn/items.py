@@ -19,6 +19,7 @@ import pytest
 from . import WynWarning
 from .compat import TerminalRepr, failure_repr, pytest_timeout_seconds, setup_repr_method
 from .engine import formats, judge, update
+from .engine.compiling import BuildResult
 from .engine.report import source_excerpt
 from .engine.runner import FileOutcome, FileRun, Gate
 from .engine.spec import Block, Directive, Spec, SpecError, decode, parse, read_source
@@ -213,7 +214,7 @@ class WynItem(pytest.Item):
         self.user_properties[:] = [p for p in self.user_properties if not str(p[0]).startswith("wyn_")]
         if build is not None and not _xunit2(self.config):
             cache_on = get_session(self.config).cache_on
-            self.user_properties.append(("wyn_cache", "hit" if build.cached else ("miss" if cache_on else "off")))
+            self.user_properties.append(("wyn_cache", _cache_use(build, cache_on)))
             self.user_properties.append(("wyn_compile_seconds", f"{build.compile_seconds:.3f}"))
             if build.retries:
                 self.user_properties.append(("wyn_compile_retries", str(len(build.retries))))
@@ -406,3 +407,12 @@ class WynInvalidFile(WynItem):
     def _structured_repr(self, verdict: judge.Verdict) -> TerminalRepr:
         path, line = self._location(verdict, get_session(self.config))
         return failure_repr([], path, line, verdict.message)
+
+
+def _cache_use(build: BuildResult, cache_on: bool) -> str:
+    """The ``wyn_cache`` property: remote (fetched this session from the shared cache), hit, miss or off."""
+    if build.remote:
+        return "remote"
+    if build.cached:
+        return "hit"
+    return "miss" if cache_on else "off"

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import platformdirs
 import pytest
 
+from .engine.remote.config import DEFAULT_REMOTE_TIMEOUT, RemoteConfig
 from .engine.settings import (
     DEFAULT_CACHE_SIZE,
     DEFAULT_COMPILE_TIMEOUT,
@@ -89,6 +90,14 @@ def add_options(parser: pytest.Parser) -> None:
         "--wyn-no-cache", action="store_true", default=False, help="neither read nor write the compile cache"
     )
     group.addoption("--wyn-cache-clear", action="store_true", default=False, help="empty the compile cache first")
+    group.addoption(
+        "--wyn-remote-cache",
+        metavar="URL",
+        help="shared cache: http(s)://… or redis://… (wyn_remote_cache; README: Share the cache)",
+    )
+    group.addoption(
+        "--wyn-no-remote-cache", action="store_true", default=False, help="neither read nor write the shared cache"
+    )
 
     for name, kind, default, text in INI:
         parser.addini(name, type=kind, default=default, help=text)
@@ -96,7 +105,7 @@ def add_options(parser: pytest.Parser) -> None:
 
 # Each ini setting: name, type, default, help. Its --wyn-* option and PYTEST_WYN_* variable, where it
 # has them, are read in ``read`` below; the README's configuration table lists all four.
-INI: tuple[tuple[str, Literal["string", "args", "bool"], Any, str], ...] = (
+INI: tuple[tuple[str, Literal["string", "args", "bool", "linelist"], Any, str], ...] = (
     ("wyn", "bool", False, "collect .wyn test files (as --wyn)"),
     ("wyn_files", "args", DEFAULT_FILES, "glob patterns of Wyn test files"),
     ("wyn_compiler", "string", "", "path of the Wyn compiler"),
@@ -114,6 +123,15 @@ INI: tuple[tuple[str, Literal["string", "args", "bool"], Any, str], ...] = (
     ("wyn_max_output", "string", "", "bytes of output kept per run (head + tail)"),
     ("wyn_compile_jobs", "string", "", "compiles at once (default: CPUs)"),
     ("wyn_workers", "string", "", f"most xdist workers started by default: N or auto (default {DEFAULT_WORKERS})"),
+    ("wyn_remote_cache", "string", "", "shared cache URL, http(s):// or redis:// (no credentials here)"),
+    ("wyn_remote_cache_write", "bool", False, "upload to the shared cache (also needs a signing key)"),
+    ("wyn_remote_cache_trusted_keys", "linelist", [], "ssh-ed25519 public key lines whose entries are accepted"),
+    (
+        "wyn_remote_cache_timeout",
+        "string",
+        "",
+        f"seconds per shared-cache request (default {DEFAULT_REMOTE_TIMEOUT:g})",
+    ),
 )
 
 
@@ -212,6 +230,47 @@ def read(config: pytest.Config) -> Settings:
         and config.getini("wyn_run_ahead")
         and env.get("PYTEST_WYN_RUN_AHEAD", "1") not in ("0", "no", "false"),
         update=_update_mode(_first(opt("wyn_update"), env.get("PYTEST_WYN_UPDATE"), config.getini("wyn_update"))),
+        remote=_remote(config),
+    )
+
+
+def _yes(text: str | None) -> bool:
+    return (text or "").strip().lower() in ("1", "yes", "true", "on")
+
+
+def _remote(config: pytest.Config) -> RemoteConfig | None:
+    """The shared cache's settings; credentials only ever from the environment."""
+    env = os.environ
+    if config.getoption("wyn_no_remote_cache") or _yes(env.get("PYTEST_WYN_NO_REMOTE_CACHE")):
+        return None
+    ini_url = config.getini("wyn_remote_cache")
+    url = _first(config.getoption("wyn_remote_cache"), env.get("PYTEST_WYN_REMOTE_CACHE"), ini_url)
+    if not url:
+        return None
+    url = url.strip()
+    if not url.startswith(("http://", "https://", "redis://", "rediss://", "unix://")):
+        raise pytest.UsageError(f"wyn_remote_cache must be an http(s):// or redis:// URL, not {url!r}")
+    if url == ini_url and "@" in url.split("://", 1)[1].split("/", 1)[0]:
+        raise pytest.UsageError(
+            "wyn_remote_cache in the ini file holds credentials: an ini file is committed and read by everyone. "
+            "Put them in PYTEST_WYN_REMOTE_CACHE_TOKEN, or the whole URL in PYTEST_WYN_REMOTE_CACHE"
+        )
+    trusted = list(config.getini("wyn_remote_cache_trusted_keys"))
+    trusted += env.get("PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS", "").splitlines()
+    key = env.get("PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY", "")
+    return RemoteConfig(
+        url=url,
+        token=env.get("PYTEST_WYN_REMOTE_CACHE_TOKEN", ""),
+        timeout=_number(
+            "wyn_remote_cache_timeout",
+            _first(env.get("PYTEST_WYN_REMOTE_CACHE_TIMEOUT"), config.getini("wyn_remote_cache_timeout")),
+            DEFAULT_REMOTE_TIMEOUT,
+        ),
+        trusted_keys=tuple(line for line in trusted if line.strip()),
+        write=_yes(env["PYTEST_WYN_REMOTE_CACHE_WRITE"])
+        if env.get("PYTEST_WYN_REMOTE_CACHE_WRITE")
+        else bool(config.getini("wyn_remote_cache_write")),
+        signing_key=Path(key).expanduser() if key else None,
     )
 
 

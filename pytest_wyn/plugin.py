@@ -51,6 +51,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(WynPlugin(config, state), "wyn-session")
     if hasattr(config, "workerinput"):
         return
+    if state.remote is not None:
+        forecast(config, PRELOADED)  # fetches ahead, if the worker plan has not already
     if parallel.xdist_loaded(config):
         own = config.stash.get(parallel.OWN_SCHEDULER, False)
         config.pluginmanager.register(XdistController(config, state, own), "wyn-xdist-controller")

@@ -7,6 +7,7 @@ every process uses the same compiler identity and the same checked cache path.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from .engine.cache import CacheDirError, Store
 from .engine.compiling import shared_lock_dir, sweep_run_dirs
 from .engine.process import sweep
 from .engine.record import InFlight, Record
+from .engine.remote.tier import RemoteCache, RemoteStats
 from .engine.runahead import RunAhead
 from .engine.settings import Settings
 from .engine.toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
@@ -40,6 +42,9 @@ class WynSession:
     run_ahead: RunAhead | None = None  # set while a one-process session runs files ahead
     in_flight: InFlight | None = None  # without xdist: which files are being built or run
     missing_compiler: str = ""  # no compiler was found: why, for every Wyn test that runs
+    remote: RemoteCache | None = None  # the shared tier, in this process
+    remote_mark: str = ""  # what this session's fetched entries are marked with (EntryMeta.origin)
+    remote_stats: RemoteStats = field(default_factory=RemoteStats)  # this process's, and its workers'
     _builder: Builder | None = None
 
     def builder(self) -> Builder:
@@ -53,16 +58,22 @@ class WynSession:
                 self.store,
                 self.settings,
                 self.lock_dir,
+                self.remote,
+                self.remote_mark,
             )
         return self._builder
 
     def finish(self) -> None:
-        """Fold the builder's statistics in and remove its private directory."""
+        """Fold the builder's statistics in, finish the uploads and remove the private directory."""
         sweep()  # what finished binaries left behind (setpgid) dies before the session reports
         if self._builder is not None:
             self.stats.add(asdict(self._builder.stats))
             self._builder.close()
             self._builder = None
+        if self.remote is not None:
+            self.remote.close()
+            self.remote_stats.merge(self.remote.stats.serialized())
+            self.remote = None
 
     @property
     def cache_on(self) -> bool:
@@ -77,13 +88,22 @@ class WorkerPayload:
     store: str  # resolved cache directory, "" when the cache is off
     cache_problem: str
     lock_dir: str  # "" when build locks are off
+    remote_mark: str = ""
+    remote_off: str = ""  # the controller found the shared cache unusable: workers do not try it again
 
     def serialized(self) -> dict[str, Any]:
         return {**asdict(self), "toolchain": self.toolchain.to_json()}
 
     @classmethod
     def from_serialized(cls, data: dict[str, Any]) -> WorkerPayload:
-        return cls(Toolchain.from_json(data["toolchain"]), data["store"], data["cache_problem"], data["lock_dir"])
+        return cls(
+            Toolchain.from_json(data["toolchain"]),
+            data["store"],
+            data["cache_problem"],
+            data["lock_dir"],
+            data.get("remote_mark", ""),
+            data.get("remote_off", ""),
+        )
 
 
 def start(config: pytest.Config, opts: Settings) -> WynSession:
@@ -108,6 +128,9 @@ def start(config: pytest.Config, opts: Settings) -> WynSession:
         session.missing_compiler = str(exc)
         return session
     _open_store(session)
+    if session.store is not None:
+        session.remote = open_remote(config, opts)
+        session.remote_mark = session.remote.mark if session.remote is not None else ""
     session.lock_dir, session.lock_problem = shared_lock_dir()
     sweep_run_dirs()
     session.record = Record.load(getattr(config, "cache", None))
@@ -122,6 +145,8 @@ def payload(session: WynSession) -> WorkerPayload | None:
         str(session.store.root) if session.store is not None else "",
         session.cache_problem,
         str(session.lock_dir or ""),
+        session.remote_mark,
+        session.remote.off if session.remote is not None else "",
     )
 
 
@@ -132,6 +157,10 @@ def _from_payload(session: WynSession, data: WorkerPayload) -> None:
     session.cache_problem = data.cache_problem
     session.lock_dir = Path(data.lock_dir) if data.lock_dir else None
     session.store = Store(Path(data.store)) if data.store else None
+    session.remote_mark = data.remote_mark
+    if session.store is not None and opts.remote is not None and data.remote_mark:
+        session.remote = RemoteCache(opts.remote, session.store, data.remote_mark, data.remote_off)
+        session.remote.stats.notices.clear()  # the controller has said it already
 
 
 def _open_store(session: WynSession) -> None:
@@ -151,6 +180,29 @@ def _open_store(session: WynSession) -> None:
         session.cache_problem = f"{opts.cache_dir} is not writable ({exc.strerror or exc}); running without the cache"
         return
     session.store = store
+
+
+REMOTE = pytest.StashKey["RemoteCache | None"]()  # made once per session, by the forecast or by start
+
+
+def open_remote(config: pytest.Config, opts: Settings) -> RemoteCache | None:
+    """The controller's (or only process's) remote tier: made once, by whichever asks first.
+
+    The forecast asks first when it runs (it fetches ahead, before the worker plan);
+    ``start`` reuses it. None without a remote, or without a usable local cache to feed.
+    """
+    if REMOTE in config.stash:
+        return config.stash[REMOTE]
+    remote = None
+    if opts.remote is not None and opts.use_cache:
+        store = Store(opts.cache_dir)
+        try:
+            store.prepare()
+            remote = RemoteCache(opts.remote, store, "remote:" + secrets.token_hex(8))
+        except (CacheDirError, OSError):
+            pass  # start() says why the local cache is off
+    config.stash[REMOTE] = remote
+    return remote
 
 
 SESSION_KEY = pytest.StashKey[WynSession]()

@@ -17,6 +17,7 @@ from .cache import CorruptEntry, Entry, EntryMeta, Store, UnsafeEntry, copy_veri
 from .compiling import BuildResult, Compiler, new_run_dir
 from .hostpaths import executable_name, wyn_path
 from .key import KeyInputs, compute_key, keyed
+from .remote.tier import RemoteCache
 from .settings import Settings
 from .spec import SpecError, read_source
 from .toolchain import CompileCommand, Toolchain
@@ -48,9 +49,13 @@ class Builder:
         store: Store | None,
         settings: Settings,
         lock_dir: Path | None = None,
+        remote: RemoteCache | None = None,
+        remote_mark: str = "",
     ) -> None:
         self.rootdir = rootdir
         self.store = store
+        self.remote = remote if store is not None else None  # the shared tier feeds the local store
+        self.remote_mark = remote_mark  # EntryMeta.origin of the entries this session fetched
         self.compiler = Compiler(toolchain, command, rootdir, settings, lock_dir)
         self.key_inputs = KeyInputs.current(toolchain, command, rootdir)
         self.run_dir = new_run_dir()
@@ -118,6 +123,10 @@ class Builder:
                 hit = self._serve(key, source, warnings)
                 if hit is not None:
                     return hit
+                if self.remote is not None and self.remote.fetch(key, locked=True):
+                    hit = self._serve(key, source, warnings)
+                    if hit is not None:
+                        return hit
                 result = self._compile_and_publish(source, arg, key, cancel)
         except OSError as exc:
             # The cache went away under us (deleted, full, read-only): build without it.
@@ -166,6 +175,9 @@ class Builder:
                 self._served.add(key)
                 self.hits += 1
                 self.saved_seconds += entry.meta.compile_seconds
+        result.remote = bool(self.remote_mark) and entry.meta.origin == self.remote_mark
+        if self.remote is not None and not result.remote:
+            self.remote.offer(key)  # a writer shares what the remote may lack
         result.warnings[:0] = warnings
         return result
 
@@ -204,6 +216,9 @@ class Builder:
                 shutil.rmtree(staged, ignore_errors=True)
         except OSError as exc:
             result.warnings.append(self._give_up_cache(exc))
+            return result
+        if self.remote is not None:
+            self.remote.offer(key)
         return result
 
     def _unchanged(self, source: Path, arg: str, key: str) -> bool:

@@ -44,6 +44,7 @@ class EntryMeta:
     binary_size: int = 0
     binary_sha256: str = ""
     created: float = 0.0
+    origin: str = ""  # "remote:<session mark>" when fetched from the shared cache
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ class BuildResult:
     diagnostics: str = ""  # the compiler's output, escapes stripped
     compile_seconds: float = 0.0  # what compiling took (recorded, for a cache hit)
     cached: bool = False
+    remote: bool = False  # served from an entry this session fetched from the shared cache
     problem: str = ""  # why there is no binary, when it is not the compiler's verdict
     retries: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .remote.config import RemoteConfig
+
 DEFAULT_FILES = ["test_*.wyn", "*_test.wyn"]
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_COMPILE_TIMEOUT = 600.0
@@ -57,6 +59,7 @@ class Settings:
     update: str | None  # --wyn-update: "expect", "all", or None
     run_ahead: bool  # without workers, run upcoming files' binaries ahead, concurrently
     keep_binaries: Path | None = None  # --wyn-keep-binaries: where each test binary is kept
+    remote: RemoteConfig | None = None  # the shared cache tier, when one is named and not switched off
 
     @classmethod
     def defaults(cls, cache_dir: Path, **changes: object) -> Settings:

@@ -15,21 +15,36 @@ import pytest
 
 from .. import options
 from ..engine.cache import Store
+from ..engine.hostpaths import wyn_path
 from ..engine.key import KeyInputs, compute_key
 from ..engine.spec import SpecError, decode, parse, read_source
 from ..engine.testfile import is_test_file
 from ..engine.toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
+from ..session import open_remote
 from .selection import Selection, skipped_whole
+
+FORECAST = pytest.StashKey["Forecast | None"]()  # made once per session (the worker plan, or fetching ahead)
 
 
 @dataclass(frozen=True)
 class Forecast:
     files: list[str]  # file nodeids (paths from the rootdir) this run will run, in no special order
     misses: set[str]  # those of them that are not in the cache
+    fetched: int = 0  # files the shared cache supplied before the plan
 
 
 def forecast(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]) -> Forecast | None:
+    """``forecast_now``, once per session."""
+    if FORECAST not in config.stash:
+        config.stash[FORECAST] = forecast_now(config, preloaded)
+    return config.stash[FORECAST]
+
+
+def forecast_now(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]) -> Forecast | None:
     """Which files this run will run, and which of them it will compile (None: cannot tell).
+
+    With a shared cache, the files the local cache lacks are fetched first
+    (concurrently), so they count as hits: a fetched file is not a miss.
 
     Counts a file only if the command line selects one of its items (``-k``,
     ``-m``, ``--deselect``, ``--ignore``/``--ignore-glob``, ``collect_ignore``,
@@ -49,6 +64,7 @@ def forecast(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]) -> Fo
     store = Store(opts.cache_dir)
     builder_inputs = KeyInputs.current(toolchain, command, config.rootpath)
     result = Forecast([], set())
+    keys: dict[str, str] = {}
     for real in found:
         try:
             nodeid = str(real.relative_to(config.rootpath))
@@ -66,9 +82,24 @@ def forecast(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]) -> Fo
         if spec is not None and (skipped_whole(spec) or not selection.selects_any(nodeid, spec)):
             continue
         result.files.append(nodeid)
-        if not use_store or not store.has(compute_key(builder_inputs, nodeid, data)):
+        key = compute_key(builder_inputs, _compile_arg(real, config.rootpath), data)
+        if not use_store or not store.has(key):
             result.misses.add(nodeid)
+            keys[nodeid] = key
+    remote = open_remote(config, opts) if use_store and keys else None
+    if remote is not None:
+        fetched = remote.fetch_many(keys.values())
+        arrived = {nodeid for nodeid, key in keys.items() if key in fetched}
+        return Forecast(result.files, result.misses - arrived, len(arrived))
     return result
+
+
+def _compile_arg(path: Path, rootdir: Path) -> str:
+    """The path string the builder passes to the compiler (Builder.source_arg): part of the key."""
+    try:
+        return wyn_path(path.relative_to(rootdir))
+    except ValueError:
+        return wyn_path(path)
 
 
 def discover(config: pytest.Config, roots: list[Path], patterns: tuple[str, ...]) -> Iterator[Path]:

@@ -4,7 +4,7 @@
 The cached run is the default one (run-ahead in one process, or the workers
 the plan starts); the uncached run is strictly serial (-n0), the reference.
 
-    python tests/bench/mutation_run.py [--mutations 200] [--seed 1]
+    python tests/bench/mutation_run.py [--mutations 200] [--seed 1] [--remote]
 
 Over a generated project whose tests import modules that import modules, it
 repeatedly applies one random mutation: edit a test, edit / create / delete
@@ -13,6 +13,10 @@ swap the compiler for another build, toggle compile arguments or WYN_CC, or
 touch files without changing them. After each it runs the suite with the
 cache and with ``--wyn-no-cache`` and compares every test's verdict. Prints
 the counts; exits 1 on any difference.
+
+With ``--remote``, a shared cache is in the loop: the cached run writes it
+(signed), and after it a reader with an empty local cache takes what it can
+from it; both are compared with the reference.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 STANDIN = Path(__file__).resolve().parent.parent / "wyn_standin.py"
+sys.path.insert(0, str(STANDIN.parent))
 
 
 class Project:
@@ -148,8 +153,9 @@ class Project:
         os.utime(victim, (time.time() + 5, time.time() + 5))
         return f"touch {victim.name}"
 
-    def verdicts(self, cache: Path | None) -> dict[str, str]:
+    def verdicts(self, cache: Path | None, remote: dict[str, str] | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_WYN", "PYTEST_ADDOPTS", "WYN_CC"))}
+        env.update(remote or {})
         if self.wyn_cc:
             env["WYN_CC"] = str(self.cc)
         report = self.root / "report.xml"
@@ -174,19 +180,41 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mutations", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--remote", action="store_true", help="a shared cache in the loop: a writer and a reader")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="wyn-mutation-"))
     differences = 0
+    server = None
+    writer: dict[str, str] | None = None
+    reader: dict[str, str] | None = None
     try:
+        if args.remote:
+            from servers import FaultServer, make_key
+
+            server = FaultServer("ok")  # an HTTP cache in this process
+            public = make_key(work / "key", "mutation-run")
+            reader = {"PYTEST_WYN_REMOTE_CACHE": server.url, "PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS": public}
+            writer = {**reader, "PYTEST_WYN_REMOTE_CACHE_WRITE": "1"}
+            writer["PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY"] = str(work / "key")
         project = Project(work / "project", rng)
         cache = work / "cache"
         start = time.monotonic()
         for n in range(1, args.mutations + 1):
             what = project.mutate()
-            cached = project.verdicts(cache)
+            cached = project.verdicts(cache, writer)
             fresh = project.verdicts(None)
             diff = {k: (cached.get(k), fresh.get(k)) for k in set(cached) | set(fresh) if cached.get(k) != fresh.get(k)}
+            if reader is not None:
+                read = project.verdicts(work / f"reader-cache-{n}", reader)
+                shutil.rmtree(work / f"reader-cache-{n}", ignore_errors=True)
+                diff.update(
+                    {
+                        f"reader {k}": (read.get(k), fresh.get(k))
+                        for k in set(read) | set(fresh)
+                        if read.get(k) != fresh.get(k)
+                    }
+                )
             if not fresh:
                 print(f"mutation {n}: no verdicts at all after {what!r}")
                 differences += 1
@@ -196,7 +224,12 @@ def main() -> int:
             elif n % 20 == 0:
                 print(f"{n} mutations, {differences} differences ({time.monotonic() - start:.0f} s)")
         print(f"mutations: {args.mutations}, verdicts compared per mutation: {len(fresh)}, differences: {differences}")
+        if server is not None:
+            gets = sum(r.startswith("GET /cas/") for r in server.requests)
+            print(f"remote: {len(server.objects)} objects stored, {gets} binaries fetched by readers")
     finally:
+        if server is not None:
+            server.stop()
         shutil.rmtree(work, ignore_errors=True)
     return 1 if differences else 0
 

@@ -209,10 +209,7 @@ def main() -> int:
     checks: list[tuple[str, bool]] = []
     for size in (int(s) for s in args.sizes.split(",")):
         checks += bench_size(size, args.delay, args.quick, real, env)
-    print()
-    for text, ok in checks:
-        print(f"  [{'ok' if ok else 'MISSED'}] {text}")
-    return 0
+    return gen_suite.print_goals(checks)
 
 
 if __name__ == "__main__":

@@ -20,10 +20,12 @@ def run(script: str, *args: str, timeout: float = 1200) -> subprocess.CompletedP
     return subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=timeout)
 
 
-def test_mutation_run_finds_no_stale_verdict() -> None:
-    done = run("mutation_run.py", "--mutations", "20", "--seed", "7")
+def test_mutation_run_with_a_remote_cache_finds_no_stale_verdict() -> None:
+    """The writer (the ordinary cached run, uploading) and a reader with an empty local cache, against -n0."""
+    done = run("mutation_run.py", "--mutations", "8", "--seed", "7", "--remote")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "mutations: 20," in done.stdout and "differences: 0" in done.stdout
+    assert "mutations: 8," in done.stdout and "differences: 0" in done.stdout
+    assert re.search(r"remote: [1-9]\d* objects stored, [1-9]\d* binaries fetched by readers", done.stdout)
 
 
 def test_smoke_suite_benchmark_runs_and_reports_every_goal() -> None:

@@ -1,0 +1,13 @@
+"""How a request to the shared cache can fail, by what the tier does next."""
+
+
+class RemoteError(Exception):
+    """A request failed (a server error, a cut-short reply): three in a row turn the remote off."""
+
+
+class RemoteDown(RemoteError):
+    """No connection, or no answer in time: the remote is off for the session at once."""
+
+
+class WriteRefused(RemoteError):
+    """The server refuses this job's writes (401/403): uploads stop, reads go on."""

@@ -1,0 +1,386 @@
+"""The remote tier: fetch verified entries into the local store, upload signed ones, never hurt a run.
+
+Every entry read is checked before the local store sees it: a manifest signed
+by a trusted, unrevoked key, for this namespace and this key, and content with
+the recorded digest and size. Anything else is a miss and is counted by reason.
+The first connection failure or timeout, or three errors in a row, turn the
+remote off for the session; a refused upload stops uploads only. Uploads run
+on one bounded background thread, flushed (for a bounded time) at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from ..cache import CorruptEntry, EntryMeta, Store, open_own
+from .config import RemoteConfig
+from .errors import RemoteDown, RemoteError, WriteRefused
+from .manifest import FORMAT, Manifest, Result, envelope, namespace, open_envelope, remote_name
+from .signing import Signer, SigningUnavailable, TrustedKeys, available
+
+FETCH_THREADS = 8
+ERRORS_IN_A_ROW = 3
+UPLOAD_QUEUE = 1000
+MAX_MANIFEST = 1 << 20
+
+T = TypeVar("T")
+
+
+class Backend(Protocol):
+    describe: str
+
+    def get(self, name: str) -> bytes | None: ...
+    def has(self, name: str) -> bool: ...
+    def put(self, name: str, data: bytes) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class RemoteStats:
+    """One process's remote figures; the controller adds its workers' (``merge``)."""
+
+    looked_up: int = 0  # files the local cache lacked, asked for
+    fetched: int = 0
+    fetch_seconds: float = 0.0
+    rejected: dict[str, int] = field(default_factory=dict)
+    uploaded: int = 0
+    notices: list[str] = field(default_factory=list)  # each said once per session (a WynWarning)
+    off: str = ""  # why the remote went off, if it did
+
+    def merge(self, other: dict[str, Any]) -> None:
+        self.looked_up += int(other.get("looked_up", 0))
+        self.fetched += int(other.get("fetched", 0))
+        self.fetch_seconds = max(self.fetch_seconds, float(other.get("fetch_seconds", 0.0)))
+        for reason, count in dict(other.get("rejected", {})).items():
+            self.rejected[str(reason)] = self.rejected.get(str(reason), 0) + int(count)
+        self.uploaded += int(other.get("uploaded", 0))
+        self.off = self.off or str(other.get("off", ""))
+        for notice in other.get("notices", []):
+            if notice not in self.notices:
+                self.notices.append(str(notice))
+
+    def serialized(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def open_backend(config: RemoteConfig) -> Backend:
+    if config.url.startswith(("redis://", "rediss://", "unix://")):
+        from .redisstore import RedisBackend
+
+        return RedisBackend(config.url, config.token, config.timeout)
+    from .http import HttpBackend
+
+    return HttpBackend(config.url, config.token, config.timeout)
+
+
+class RemoteCache:
+    """One process's view of the shared cache, feeding ``store`` (the local cache)."""
+
+    def __init__(
+        self,
+        config: RemoteConfig,
+        store: Store,
+        mark: str,
+        off: str = "",
+        backend: Backend | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.mark = mark  # EntryMeta.origin of what this session fetched
+        self.space = namespace()
+        self.stats = RemoteStats()
+        self.off = off  # why the remote is off for this session ("" while on)
+        self.reads = True
+        self.signer: Signer | None = None
+        self.trust = TrustedKeys((), frozenset())
+        self._lock = threading.Lock()
+        self._errors = 0
+        self._offered: set[str] = set()
+        self._looked: set[str] = set()  # keys looked up once this session: a miss is not asked again
+        self._queue: queue.Queue[str | None] = queue.Queue(UPLOAD_QUEUE)
+        self._uploader: threading.Thread | None = None
+        self.backend: Backend | None = None
+        if off:
+            return
+        missing = available()
+        if missing:
+            self._turn_off(f"the remote cache {config.shown()} is off: {missing}")
+            return
+        try:
+            self.trust = TrustedKeys.parse(list(config.trusted_keys))
+        except ValueError as exc:
+            self._turn_off(f"the remote cache {config.shown()} is off: wyn_remote_cache_trusted_keys: {exc}")
+            return
+        if not self.trust.trusted:
+            self.reads = False
+            if not config.write:
+                self._turn_off(
+                    f"the remote cache {config.shown()} is off: no trusted keys "
+                    "(wyn_remote_cache_trusted_keys), so nothing read from it could be trusted"
+                )
+                return
+        if config.write:
+            self._load_signer()
+        try:
+            self.backend = backend or open_backend(config)
+        except (ValueError, RemoteError) as exc:
+            self._turn_off(f"the remote cache is off: {exc}")
+
+    def _load_signer(self) -> None:
+        if self.config.signing_key is None:
+            self._notice(
+                "remote cache writes are on, but PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY names no key: nothing is uploaded"
+            )
+            return
+        try:
+            self.signer = Signer.from_file(self.config.signing_key)
+        except SigningUnavailable as exc:
+            self._notice(f"remote cache writes are off: {exc}")
+
+    @property
+    def on(self) -> bool:
+        return not self.off and self.backend is not None
+
+    @property
+    def writes(self) -> bool:
+        return self.on and self.signer is not None
+
+    def _notice(self, text: str) -> None:
+        with self._lock:
+            if text not in self.stats.notices:
+                self.stats.notices.append(text)
+
+    def _turn_off(self, why: str) -> None:
+        with self._lock:
+            if self.off:
+                return
+            self.off = why
+            self.stats.off = why
+        self._notice(why + "; this session goes on with the local cache only")
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        """One request through the breaker; RemoteError when it failed (the tier may now be off)."""
+        if not self.on:
+            raise RemoteError(self.off)
+        try:
+            value = fn()
+        except WriteRefused:
+            raise
+        except RemoteDown as exc:
+            self._turn_off(f"the remote cache is off: {exc}")
+            raise
+        except RemoteError as exc:
+            with self._lock:
+                self._errors += 1
+                errors = self._errors
+            if errors >= ERRORS_IN_A_ROW:
+                self._turn_off(f"the remote cache is off after {errors} errors in a row (last: {exc})")
+            raise
+        with self._lock:
+            self._errors = 0
+        return value
+
+    def _reject(self, reason: str) -> None:
+        with self._lock:
+            self.stats.rejected[reason] = self.stats.rejected.get(reason, 0) + 1
+
+    # Reading
+
+    def fetch_many(self, keys: Iterable[str]) -> set[str]:
+        """Fetch keys into the local store, FETCH_THREADS at a time; the keys now in it."""
+        wanted = [k for k in dict.fromkeys(keys) if not self.store.has(k)]
+        if not wanted or not (self.on and self.reads):
+            return set()
+        start = time.monotonic()
+        with ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="wyn-remote-fetch") as pool:
+            done = list(pool.map(self.fetch, wanted))
+        with self._lock:
+            self.stats.fetch_seconds += time.monotonic() - start
+        return {k for k, ok in zip(wanted, done, strict=True) if ok}
+
+    def fetch(self, key: str, locked: bool = False) -> bool:
+        """Look key up in the remote; a verified entry is published into the local store (True)."""
+        if not (self.on and self.reads):
+            return False
+        if not locked:
+            with self.store.lock(key):
+                return self.store.has(key) or self.fetch(key, locked=True)
+        with self._lock:
+            if key in self._looked:
+                return False
+            self._looked.add(key)
+        try:
+            with self._lock:
+                self.stats.looked_up += 1
+            return self._fetch(key)
+        except RemoteError:
+            return False
+        except OSError:
+            return False  # the local store could not take it: a miss, the build goes on
+
+    def _fetch(self, key: str) -> bool:
+        backend = self.backend
+        assert backend is not None
+        name = remote_name(self.space, key)
+        stored = self._call(lambda: backend.get(f"ac/{name}"))
+        if stored is None:
+            return False
+        manifest = self._verified(stored, key)
+        if manifest is None:
+            return False
+        content = b""
+        if manifest.result.status == "ok":
+            got = self._call(lambda: backend.get(f"cas/{manifest.digest}"))
+            if got is None:
+                self._reject("its content is missing")
+                return False
+            if len(got) != manifest.size or hashlib.sha256(got).hexdigest() != manifest.digest:
+                self._reject("its content does not match its digest")
+                return False
+            content = got
+        self._publish(key, manifest, content)
+        with self._lock:
+            self.stats.fetched += 1
+        return True
+
+    def _verified(self, stored: bytes, key: str) -> Manifest | None:
+        if len(stored) > MAX_MANIFEST:
+            self._reject("not a manifest")
+            return None
+        opened = open_envelope(stored)
+        if opened is None:
+            self._reject("unsigned")
+            return None
+        why = self.trust.judge(opened.signer, opened.message, opened.signature)
+        if why:
+            self._reject(why)
+            return None
+        try:
+            manifest = Manifest.from_signed_bytes(opened.message)
+        except (ValueError, TypeError, KeyError):
+            self._reject("not a manifest")
+            return None
+        if manifest.format != FORMAT or manifest.namespace != self.space or manifest.key != key:
+            self._reject("signed for another key or system")
+            return None
+        if manifest.result.status not in ("ok", "failed"):
+            self._reject("not a manifest")
+            return None
+        return manifest
+
+    def _publish(self, key: str, manifest: Manifest, content: bytes) -> None:
+        result = manifest.result
+        meta = EntryMeta(result.status, result.compile_seconds, result.returncode, result.diagnostics)
+        meta.origin = self.mark
+        staged = self.store.new_staging_dir()
+        try:
+            if result.status == "ok":
+                binary = staged / "binary"
+                fd = os.open(binary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(content)
+            self.store.publish(key, staged, meta)
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+
+    # Writing
+
+    def offer(self, key: str) -> None:
+        """A writer's local entry for key: uploaded in the background unless the remote has it."""
+        if not self.writes:
+            return
+        with self._lock:
+            if key in self._offered:
+                return
+            self._offered.add(key)
+            if self._uploader is None:
+                self._uploader = threading.Thread(target=self._upload_loop, name="wyn-remote-upload", daemon=True)
+                self._uploader.start()
+        try:
+            self._queue.put_nowait(key)
+        except queue.Full:
+            self._notice(f"more than {UPLOAD_QUEUE} uploads waiting: some entries were not uploaded")
+
+    def _upload_loop(self) -> None:
+        while True:
+            key = self._queue.get()
+            if key is None:
+                return
+            if not self.writes:
+                continue
+            try:
+                self._upload(key)
+            except WriteRefused as exc:
+                self.signer = None  # uploads stop; reads go on
+                self._notice(f"remote cache uploads stopped: {exc}")
+            except (RemoteError, OSError, CorruptEntry):
+                continue
+
+    def _upload(self, key: str) -> None:
+        backend, signer = self.backend, self.signer
+        assert backend is not None and signer is not None
+        entry = self.store.lookup(key)
+        if entry is None or entry.meta.origin == self.mark:
+            return
+        meta = entry.meta
+        content = b""
+        if meta.status == "ok":
+            if entry.binary is None:
+                return
+            with os.fdopen(open_own(entry.binary), "rb") as f:
+                content = f.read()
+            if hashlib.sha256(content).hexdigest() != meta.binary_sha256:
+                return  # the local entry is damaged: never shared
+        digest = hashlib.sha256(content).hexdigest() if meta.status == "ok" else ""
+        manifest = Manifest(
+            FORMAT,
+            self.space,
+            key,
+            digest,
+            len(content),
+            Result(meta.status, meta.compile_seconds, meta.returncode, meta.diagnostics),
+        )
+        name = f"ac/{remote_name(self.space, key)}"
+        current = self._call(lambda: backend.get(name))
+        if current is not None:
+            opened = open_envelope(current)
+            if (
+                opened is not None
+                and opened.message == manifest.signed_bytes()
+                and not self.trust.judge(opened.signer, opened.message, opened.signature)
+            ):
+                return  # already there, signed by a key we trust
+        if content and not self._call(lambda: backend.has(f"cas/{digest}")):
+            self._call(lambda: backend.put(f"cas/{digest}", content))  # the content first, then what names it
+        signed = envelope(manifest, signer.public, signer.sign(manifest.signed_bytes()))
+        self._call(lambda: backend.put(name, signed))
+        with self._lock:
+            self.stats.uploaded += 1
+
+    def close(self, flush_seconds: float = 30.0) -> None:
+        """Finish the uploads waiting (for at most flush_seconds), then close the connections."""
+        uploader = self._uploader
+        if uploader is not None:
+            deadline = time.monotonic() + flush_seconds
+            while True:
+                try:
+                    self._queue.put(None, timeout=max(deadline - time.monotonic(), 0.01))
+                    break
+                except queue.Full:
+                    if time.monotonic() >= deadline:
+                        break
+            uploader.join(max(deadline - time.monotonic(), 0.0))
+            if uploader.is_alive():
+                self._notice(f"remote cache uploads were cut off after {flush_seconds:g} s at the end of the session")
+                self.signer = None
+        if self.backend is not None:
+            self.backend.close()

@@ -1,0 +1,427 @@
+"""The shared remote cache (issue 21): a second machine compiles nothing, and nothing can poison it.
+
+Against real servers on 127.0.0.1 (wsgidav, nginx, redis-server; servers.py)
+and misbehaving ones in this process. Every test checks the verdicts against
+the ones an ordinary run gives, and what the user is told.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import WynProject
+from servers import FaultServer, Server, make_key, running, start_nginx, start_redis, start_wsgidav
+
+pytest.importorskip("cryptography", reason="the remote cache needs cryptography (pip install -e '.[dev]')")
+
+SUITE = {
+    "test_pass.wyn": '// EXPECT: hello\nprintln("hello")\n',
+    "test_fail.wyn": '// EXPECT: hello\nprintln("bye")\n',
+    "test_compile_error.wyn": 'println("a")\nprintln(missing)\n',
+    "test_blocks.wyn": 'test "one" {\n    assert(true)\n}\n\ntest "two" {\n    assert(false)\n}\n',
+    "test_util.wyn": 'import util\ntest "answer" {\n    assert_eq(util.answer(), 42)\n}\n',
+    "util.wyn": "pub fn answer() -> int {\n    return 42\n}\n",
+}
+OUTCOMES = {"passed": 3, "failed": 3}
+
+
+class Remote:
+    """A project, its remote cache settings, and a second machine to read what the first wrote."""
+
+    def __init__(self, wyn: WynProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.wyn = wyn
+        self.tmp = tmp_path
+        self.monkeypatch = monkeypatch
+        self.key = tmp_path / "keys" / "writer"
+        self.key.parent.mkdir()
+        self.public = make_key(self.key, "ci-main")
+        self.other_key = tmp_path / "keys" / "other"
+        self.other_public = make_key(self.other_key, "someone-else")
+        for name, text in SUITE.items():
+            wyn.write(name, text)
+        for name in list(os.environ):
+            if name.startswith("PYTEST_WYN_REMOTE_CACHE"):
+                monkeypatch.delenv(name)
+
+    def use(self, url: str, trusted: list[str] | None = None, write: bool = False, key: Path | None = None) -> None:
+        env = self.monkeypatch
+        env.setenv("PYTEST_WYN_REMOTE_CACHE", url)
+        env.setenv("PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS", "\n".join([self.public] if trusted is None else trusted))
+        env.setenv("PYTEST_WYN_REMOTE_CACHE_TIMEOUT", "1")
+        if write:
+            env.setenv("PYTEST_WYN_REMOTE_CACHE_WRITE", "1")
+            env.setenv("PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY", str(key or self.key))
+        else:
+            env.delenv("PYTEST_WYN_REMOTE_CACHE_WRITE", raising=False)
+            env.delenv("PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY", raising=False)
+
+    def fill(self, url: str, *args: str) -> pytest.RunResult:
+        """Machine A: a cold run that writes the remote."""
+        self.use(url, write=True)
+        result = self.wyn.run(*args)
+        result.assert_outcomes(**OUTCOMES)
+        return result
+
+    def machine_b(self, *args: str, trusted: list[str] | None = None) -> tuple[subprocess.CompletedProcess[str], Path]:
+        """A copy of the project elsewhere, with an empty local cache, reading the remote."""
+        url = os.environ["PYTEST_WYN_REMOTE_CACHE"]
+        self.use(url, trusted=trusted)
+        where = self.tmp / f"machine-b-{len(list(self.tmp.glob('machine-b-*')))}"
+        shutil.copytree(self.wyn.path, where, ignore=shutil.ignore_patterns(".pytest_cache", "*.xml"))
+        env = dict(os.environ, PYTEST_WYN_CACHE_DIR=str(where / ".local-cache"))
+        counter = where / "compiles.log"
+        env["WYN_STANDIN_COUNT_FILE"] = str(counter)
+        argv = [sys.executable, "-m", "pytest", "-p", "no:randomly", "-o", "junit_family=xunit1"]
+        argv += ["--junitxml", str(where / "report.xml"), "-rA", *args]
+        proc = subprocess.run(argv, cwd=where, env=env, capture_output=True, text=True, timeout=300)
+        return proc, counter
+
+
+def compiles(counter: Path) -> list[str]:
+    return counter.read_text().splitlines() if counter.exists() else []
+
+
+def summary_counts(output: str) -> str:
+    return output.strip().splitlines()[-1].split(" in ")[0].strip("= ")
+
+
+def verdicts(output: str) -> list[str]:
+    """The -rA short summary lines, sorted: every test's verdict (and its reason)."""
+    return sorted(line for line in output.splitlines() if line.startswith(("PASSED ", "FAILED ", "ERROR ")))
+
+
+def cache_properties(report: Path) -> set[str]:
+    root = ET.parse(report).getroot()
+    return {p.get("value") or "" for p in root.iter("property") if p.get("name") == "wyn_cache"}
+
+
+@pytest.fixture
+def remote(wyn: WynProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Remote:
+    return Remote(wyn, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def dav(tmp_path: Path) -> Server:
+    server = start_wsgidav(tmp_path / "wsgidav")
+    yield server  # type: ignore[misc]
+    server.stop()
+
+
+def baseline(remote: Remote) -> list[str]:
+    """The verdicts with no remote at all."""
+    remote.monkeypatch.delenv("PYTEST_WYN_REMOTE_CACHE", raising=False)
+    return verdicts(remote.wyn.run("-rA", "-p", "no:randomly", "-n0", "--wyn-no-cache").stdout.str())
+
+
+def objects(root: Path, kind: str) -> list[Path]:
+    return sorted((root / kind).iterdir()) if (root / kind).is_dir() else []
+
+
+# ------------------------------------------------------------- the round trip
+
+
+@pytest.mark.parametrize("mode", ["serial", "workers"])
+def test_a_second_machine_compiles_nothing_and_gets_the_same_verdicts(
+    remote: Remote, dav: Server, tmp_path: Path, mode: str
+) -> None:
+    expected = baseline(remote)
+    first = remote.fill(dav.url, "-rA", "-p", "no:randomly")
+    assert verdicts(first.stdout.str()) == expected
+    first.stdout.fnmatch_lines(["remote cache: 0 of 5 file(s) missing here fetched*, 5 uploaded"])
+    data = tmp_path / "wsgidav" / "data"
+    assert len(objects(data, "ac")) == 5  # every result, the compile error's too
+    assert len(objects(data, "cas")) == 4  # binaries only
+
+    proc, counter = remote.machine_b(*(["-n", "2"] if mode == "workers" else ["-n", "0"]))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert compiles(counter) == []
+    assert verdicts(proc.stdout) == expected
+    assert "remote cache: 5 of 5 file(s) missing here fetched" in proc.stdout
+    assert "compiled 0 file(s)" in proc.stdout
+    assert cache_properties(counter.parent / "report.xml") == {"remote"}
+    assert "WynWarning" not in proc.stdout
+
+
+def test_a_reader_never_writes_and_a_second_run_is_a_local_hit(remote: Remote, dav: Server, tmp_path: Path) -> None:
+    remote.fill(dav.url)
+    before = sorted(p.name for p in (tmp_path / "wsgidav" / "data").rglob("*"))
+    _, counter = remote.machine_b()
+    assert compiles(counter) == []
+    assert sorted(p.name for p in (tmp_path / "wsgidav" / "data").rglob("*")) == before
+    again = remote.wyn.run("-o", "junit_family=xunit1", "--junitxml", str(tmp_path / "again.xml"))
+    again.assert_outcomes(**OUTCOMES)
+    assert cache_properties(tmp_path / "again.xml") == {"hit"}  # the local cache, not the remote
+
+
+def test_an_edited_file_is_compiled_not_fetched(remote: Remote, dav: Server) -> None:
+    remote.fill(dav.url)
+    remote.wyn.write("test_pass.wyn", '// EXPECT: hello\nprintln("changed")\n')
+    proc, counter = remote.machine_b()
+    assert compiles(counter) == ["test_pass.wyn"]
+    assert "FAILED test_pass.wyn::test_pass" in proc.stdout
+    assert "remote cache: 4 of 5 file(s) missing here fetched" in proc.stdout
+
+
+def test_a_writer_uploads_local_hits_the_remote_lacks(remote: Remote, dav: Server, tmp_path: Path) -> None:
+    remote.monkeypatch.delenv("PYTEST_WYN_REMOTE_CACHE", raising=False)
+    remote.wyn.run().assert_outcomes(**OUTCOMES)  # the local cache is warm, the remote empty
+    remote.use(dav.url, write=True)
+    result = remote.wyn.run()
+    result.assert_outcomes(**OUTCOMES)
+    assert sorted(remote.wyn.compiles()) == sorted(SUITE.keys() - {"util.wyn"})  # only the first run compiled
+    result.stdout.fnmatch_lines(["remote cache: 5 uploaded"])
+    assert len(objects(tmp_path / "wsgidav" / "data", "ac")) == 5
+
+
+# ------------------------------------------------------------- no one can poison it
+
+
+def _tamper_content(data: Path) -> None:
+    for blob in objects(data, "cas"):
+        blob.write_bytes(b"#!/bin/sh\necho owned\n")
+
+
+def _strip_signatures(data: Path) -> None:
+    for manifest in objects(data, "ac"):
+        body = json.loads(manifest.read_bytes())
+        body["signature"] = ""
+        manifest.write_text(json.dumps(body))
+
+
+def _change_recorded_result(data: Path) -> None:
+    """Keep each signature, change what it covers: a failed compile made to look like a pass, and so on."""
+    for manifest in objects(data, "ac"):
+        body = json.loads(manifest.read_bytes())
+        inner = json.loads(base64.b64decode(body["manifest"]))
+        inner["result"]["diagnostics"] = "all good"
+        inner["result"]["returncode"] = 0
+        body["manifest"] = base64.b64encode(json.dumps(inner, sort_keys=True, separators=(",", ":")).encode()).decode()
+        manifest.write_text(json.dumps(body))
+
+
+def _remove_content(data: Path) -> None:
+    for blob in objects(data, "cas"):
+        blob.unlink()
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason", "count"),
+    [
+        (_tamper_content, "its content does not match its digest", 4),
+        (_strip_signatures, "unsigned", 5),
+        (_change_recorded_result, "wrongly signed", 5),
+        (_remove_content, "its content is missing", 4),
+    ],
+)
+def test_a_tampered_server_changes_no_verdict(
+    remote: Remote, dav: Server, tmp_path: Path, tamper: object, reason: str, count: int
+) -> None:
+    expected = baseline(remote)
+    remote.fill(dav.url)
+    tamper(tmp_path / "wsgidav" / "data")  # type: ignore[operator]
+    proc, counter = remote.machine_b()
+    assert verdicts(proc.stdout) == expected
+    assert len(compiles(counter)) == count  # what was rejected was compiled here
+    assert f"{count} rejected ({count} {reason})" in proc.stdout
+    assert f"{count} entries of the remote cache rejected ({count} {reason}); they were compiled here instead" in (
+        proc.stdout
+    )
+    assert "owned" not in proc.stdout
+    metas = [json.loads(m.read_text()) for m in (counter.parent / ".local-cache" / "entries").glob("*/*/meta.json")]
+    fetched = [m for m in metas if m["origin"].startswith("remote:")]
+    assert len(metas) == 5 and len(fetched) == 5 - count  # nothing rejected reached the local cache
+
+
+@pytest.mark.parametrize("who", ["untrusted", "revoked", "none"])
+def test_entries_from_an_untrusted_or_revoked_signer_are_rejected(remote: Remote, dav: Server, who: str) -> None:
+    expected = baseline(remote)
+    remote.fill(dav.url)
+    trusted = {
+        "untrusted": [remote.other_public],
+        "revoked": [remote.public, f"@revoked {remote.public}", remote.other_public],
+        "none": [],
+    }[who]
+    proc, counter = remote.machine_b(trusted=trusted)
+    assert verdicts(proc.stdout) == expected
+    assert len(compiles(counter)) == 5
+    if who == "none":
+        assert "no trusted keys (wyn_remote_cache_trusted_keys)" in proc.stdout
+        return
+    reason = "signed by a key the project does not trust" if who == "untrusted" else "signed by a revoked key"
+    assert f"5 rejected (5 {reason})" in proc.stdout
+
+
+def test_an_entry_signed_for_another_key_is_rejected(remote: Remote, dav: Server, tmp_path: Path) -> None:
+    """A valid signed manifest copied to another file's name (a replay) is refused."""
+    remote.fill(dav.url)
+    ac = objects(tmp_path / "wsgidav" / "data", "ac")
+    for manifest in ac[1:]:
+        manifest.write_bytes(ac[0].read_bytes())
+    proc, counter = remote.machine_b()
+    assert "4 rejected (4 signed for another key or system)" in proc.stdout
+    assert len(compiles(counter)) == 4
+
+
+# ------------------------------------------------------------- never worse than no remote
+
+
+def test_a_refused_port_turns_the_remote_off_with_one_warning(remote: Remote) -> None:
+    expected = baseline(remote)
+    remote.use("http://127.0.0.1:9/")  # the discard port: nothing listens
+    result = remote.wyn.run("-rA", "-p", "no:randomly")
+    assert verdicts(result.stdout.str()) == expected
+    out = result.stdout.str()
+    assert out.count("the remote cache is off: cannot connect to http://127.0.0.1:9/") == 1
+    assert "this session goes on with the local cache only" in out
+
+
+def test_a_server_that_never_answers_costs_one_timeout(remote: Remote) -> None:
+    server = FaultServer("silent")
+    try:
+        expected = baseline(remote)
+        remote.use(server.url)
+        result = remote.wyn.run("-rA", "-p", "no:randomly")
+        assert verdicts(result.stdout.str()) == expected
+        out = result.stdout.str()
+        assert out.count("did not answer within 1 s") == 1
+        assert len(server.requests) <= 8  # the fetch threads asked once each at most, then the remote was off
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("mode", ["500", "truncated"])
+def test_server_errors_turn_the_remote_off_after_three_in_a_row(remote: Remote, mode: str) -> None:
+    server = FaultServer()
+    try:
+        remote.fill(server.url)
+        server.mode = mode
+        proc, counter = remote.machine_b("-n", "0")
+        assert proc.returncode == 1
+        assert len(compiles(counter)) == 5
+        why = "HTTP 500" if mode == "500" else "the reply was cut short"
+        assert "the remote cache is off after 3 errors in a row" in proc.stdout
+        assert why in proc.stdout
+    finally:
+        server.stop()
+
+
+def test_a_refused_upload_stops_uploads_only(remote: Remote) -> None:
+    server = FaultServer("put401")
+    try:
+        result = remote.fill(server.url)
+        out = result.stdout.str()
+        assert out.count("remote cache uploads stopped") == 1
+        assert "HTTP 401" in out
+        assert server.objects == {}
+        assert sum(r.startswith("PUT") for r in server.requests) == 1  # one refusal, then no more tries
+    finally:
+        server.stop()
+
+
+def test_a_server_that_dies_mid_session_changes_no_verdict(remote: Remote, dav: Server) -> None:
+    expected = baseline(remote)
+    remote.wyn.write(
+        "test_zz_kill.py",
+        f"import os, signal\n\ndef test_the_server_dies():\n    os.kill({dav.proc.pid}, signal.SIGKILL)\n",
+    )
+    remote.wyn.write("test_zzz_after.wyn", '// EXPECT: after\nprintln("after")\n')
+    remote.use(dav.url, write=True)
+    result = remote.wyn.run("-rA", "-p", "no:randomly", "--wyn-no-run-ahead")
+    result.assert_outcomes(passed=OUTCOMES["passed"] + 2, failed=OUTCOMES["failed"])
+    got = [v for v in verdicts(result.stdout.str()) if "zz" not in v]
+    assert got == expected
+    assert "the remote cache is off" in result.stdout.str()
+
+
+# ------------------------------------------------------------- the other servers
+
+
+def test_nginx_anonymous_reads_and_password_writes(remote: Remote, tmp_path: Path) -> None:
+    with running(start_nginx(tmp_path / "nginx", "ci", "s3cret")) as nginx:
+        anonymous = remote.fill(nginx.url)  # no password: nginx refuses the PUT
+        assert "remote cache uploads stopped" in anonymous.stdout.str()
+        assert "HTTP 401" in anonymous.stdout.str()
+        remote.wyn.run("--wyn-cache-clear")
+        with_password = nginx.url.replace("http://", "http://ci:s3cret@")
+        written = remote.fill(with_password, "--wyn-cache-clear")
+        written.stdout.fnmatch_lines(["remote cache: *5 uploaded"])
+        remote.monkeypatch.setenv("PYTEST_WYN_REMOTE_CACHE", nginx.url)
+        proc, counter = remote.machine_b()
+        assert compiles(counter) == []
+        assert "5 of 5 file(s) missing here fetched" in proc.stdout
+
+
+def test_redis_with_a_read_only_user(remote: Remote, tmp_path: Path) -> None:
+    with running(start_redis(tmp_path / "redis", "readpw")) as redis_server:
+        remote.fill(redis_server.url).stdout.fnmatch_lines(["remote cache: *5 uploaded"])
+        reader = redis_server.url.replace("redis://", "redis://reader:readpw@")
+        remote.monkeypatch.setenv("PYTEST_WYN_REMOTE_CACHE", reader)
+        proc, counter = remote.machine_b()
+        assert compiles(counter) == []
+        assert "5 of 5 file(s) missing here fetched" in proc.stdout
+        remote.use(reader, write=True)
+        remote.wyn.write("test_new.wyn", '// EXPECT: new\nprintln("new")\n')  # compiled here: offered
+        refused = remote.wyn.run()
+        refused.assert_outcomes(passed=OUTCOMES["passed"] + 1, failed=OUTCOMES["failed"])
+        assert "remote cache uploads stopped" in refused.stdout.str()
+        assert "this Redis user may not write" in refused.stdout.str()
+
+
+def test_a_bearer_token_comes_from_the_environment(remote: Remote) -> None:
+    server = FaultServer()
+    seen: list[str] = []
+    try:
+        remote.monkeypatch.setenv("PYTEST_WYN_REMOTE_CACHE_TOKEN", "t0ken")
+        original = server.httpd.RequestHandlerClass.parse_request
+
+        def parse(handler: object) -> bool:
+            ok = original(handler)  # type: ignore[arg-type]
+            seen.append(str(handler.headers.get("Authorization")))  # type: ignore[attr-defined]
+            return bool(ok)
+
+        server.httpd.RequestHandlerClass.parse_request = parse  # type: ignore[method-assign]
+        remote.fill(server.url)
+        assert seen and set(seen) == {"Bearer t0ken"}
+    finally:
+        server.stop()
+
+
+# ------------------------------------------------------------- settings
+
+
+def test_credentials_in_the_ini_file_are_refused(remote: Remote) -> None:
+    remote.wyn.ini("wyn_remote_cache = http://ci:pw@127.0.0.1:9/\n")
+    result = remote.wyn.run()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*wyn_remote_cache in the ini file holds credentials*PYTEST_WYN_REMOTE_CACHE_TOKEN*"])
+
+
+def test_ini_settings_and_the_switch_off(remote: Remote, dav: Server) -> None:
+    remote.fill(dav.url)
+    remote.monkeypatch.delenv("PYTEST_WYN_REMOTE_CACHE")
+    remote.monkeypatch.delenv("PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS")
+    remote.wyn.ini(
+        f"wyn_remote_cache = {dav.url}\nwyn_remote_cache_timeout = 2\n"
+        f"wyn_remote_cache_trusted_keys =\n    {remote.other_public}\n    {remote.public}\n"
+    )
+    remote.wyn.run("--wyn-cache-clear", "--wyn-no-remote-cache").stdout.no_fnmatch_line("*remote cache*")
+    result = remote.wyn.run("--wyn-cache-clear")
+    result.assert_outcomes(**OUTCOMES)
+    result.stdout.fnmatch_lines(["remote cache: 5 of 5 file(s) missing here fetched*"])
+
+
+def test_without_cryptography_a_configured_remote_is_off_with_one_warning(remote: Remote, dav: Server) -> None:
+    remote.use(dav.url)
+    remote.wyn.write("conftest.py", "import sys\n\nsys.modules['cryptography'] = None\n")
+    result = remote.wyn.run_subprocess("-n0", "-p", "no:randomly")
+    result.assert_outcomes(**OUTCOMES)
+    out = result.stdout.str()
+    assert out.count("checking signatures needs the cryptography package: pip install 'pytest-wyn[remote]'") == 1

@@ -1,0 +1,250 @@
+"""Real cache servers on 127.0.0.1 for the remote-cache tests, and misbehaving ones.
+
+wsgidav (PyPI, in the dev extra), nginx and redis-server (Debian packages,
+installed by .ci/run) run as child processes on free ports with their
+configuration in a temporary directory, and are stopped by their pid. The
+misbehaving servers are threads of the test process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+try:  # imported here, once: pytester's in-process runs drop modules first imported inside them,
+    # and cryptography's compiled core cannot be imported a second time in one process
+    import cryptography.exceptions
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey  # noqa: F401
+except ImportError:  # the tests that need it skip
+    cryptography = None  # type: ignore[assignment]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, limit: float = 15.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"server did not listen on {port} within {limit} s:\n{log.read_text(errors='replace')[-2000:]}")
+
+
+class Server:
+    def __init__(self, argv: list[str], port: int, workdir: Path, url: str) -> None:
+        self.port = port
+        self.url = url
+        self.log = workdir / "server.log"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(argv, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+        wait_for_port(port, self.proc, self.log)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def wsgidav_command() -> str:
+    found = shutil.which("wsgidav", path=os.path.dirname(sys.executable)) or shutil.which("wsgidav")
+    if found is None:
+        pytest.skip("wsgidav is not installed (pip install -e '.[dev]')")
+    return found
+
+
+def start_wsgidav(workdir: Path) -> Server:
+    """A WebDAV share of workdir/data: anonymous reads and writes (folders need MKCOL)."""
+    data = workdir / "data"
+    data.mkdir(parents=True)
+    port = free_port()
+    argv = [wsgidav_command(), "--host", "127.0.0.1", "--port", str(port), "--root", str(data)]
+    return Server([*argv, "--auth", "anonymous", "--no-config", "-q"], port, workdir, f"http://127.0.0.1:{port}/")
+
+
+NGINX_CONF = """\
+{user}
+daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {dir}/data;
+        client_max_body_size 1g;
+        location / {{
+            dav_methods PUT;
+            create_full_put_path on;
+            dav_access user:rw;
+            limit_except GET HEAD {{
+                auth_basic "pytest-wyn cache";
+                auth_basic_user_file {dir}/htpasswd;
+            }}
+        }}
+    }}
+}}
+"""
+
+
+def start_nginx(workdir: Path, user: str, password: str) -> Server:
+    """nginx as the README configures it: anonymous GET/HEAD, PUT only with a password."""
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if nginx is None:
+        pytest.skip("nginx is not installed (Debian package nginx; .ci/run installs it)")
+    (workdir / "data").mkdir(parents=True)
+    (workdir / "htpasswd").write_text(f"{user}:{{PLAIN}}{password}\n")
+    port = free_port()
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    conf = workdir / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=workdir, port=port, user="user root;" if root else ""))
+    return Server([nginx, "-c", str(conf), "-p", str(workdir)], port, workdir, f"http://127.0.0.1:{port}/")
+
+
+def start_redis(workdir: Path, reader_password: str) -> Server:
+    """redis-server with the default user writing and a ``reader`` that may only GET and EXISTS."""
+    redis = shutil.which("redis-server")
+    if redis is None:
+        pytest.skip("redis-server is not installed (Debian package redis-server; .ci/run installs it)")
+    pytest.importorskip("redis", reason="redis-py is not installed (pip install -e '.[dev]')")
+    workdir.mkdir(parents=True)
+    port = free_port()
+    acl = workdir / "users.acl"
+    acl.write_text(
+        "user default on nopass ~* &* +@all\n"
+        f"user reader on >{reader_password} ~pytest-wyn:* resetchannels -@all +get +exists\n"
+    )
+    argv = [redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    return Server([*argv, "--aclfile", str(acl), "--dir", str(workdir)], port, workdir, f"redis://127.0.0.1:{port}/0")
+
+
+@contextmanager
+def running(server: Server) -> Iterator[Server]:
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class FaultServer:
+    """An HTTP cache in this process that can misbehave: ``mode`` may change while it runs.
+
+    ok: a working store in memory; 500: every request fails; truncated: a GET
+    reply promises more bytes than it sends; put401: reads work, writes are
+    refused; silent: connections are accepted and never answered.
+    """
+
+    def __init__(self, mode: str = "ok") -> None:
+        self.mode = mode
+        self.objects: dict[str, bytes] = {}
+        self.requests: list[str] = []
+        self.silent_sockets: list[socket.socket] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _reply(self, status: int, body: bytes = b"", length: int | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body) if length is None else length))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def _serve(self) -> None:
+                server.requests.append(f"{self.command} {self.path}")
+                if server.mode == "silent":
+                    server.silent_sockets.append(self.connection)
+                    time.sleep(60)
+                    return
+                if self.command == "PUT":
+                    data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if server.mode == "500":
+                    self._reply(500, b"broken")
+                    return
+                name = self.path.lstrip("/")
+                if self.command == "PUT":
+                    if server.mode == "put401":
+                        self._reply(401, b"no")
+                        return
+                    server.objects[name] = data
+                    self._reply(201)
+                    return
+                body = server.objects.get(name)
+                if body is None:
+                    self._reply(404, b"missing")
+                elif server.mode == "truncated" and self.command == "GET":
+                    self._reply(200, body[: len(body) // 2], length=len(body))
+                    self.close_connection = True
+                else:
+                    self._reply(200, body)
+
+            do_GET = do_HEAD = do_PUT = _serve
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = int(self.httpd.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        for sock in self.silent_sockets:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def make_key(path: Path, comment: str) -> str:
+    """An OpenSSH ssh-ed25519 private key file at path (as ssh-keygen -t ed25519 -N '' makes); its public line."""
+    key = Ed25519PrivateKey.generate()
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
+    )
+    path.chmod(0o600)
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return f"{public.decode()} {comment}"
