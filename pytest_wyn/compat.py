@@ -15,6 +15,11 @@
 - ``compile_expression``: pytest's own ``-k``/``-m`` grammar, for predicting
   before collection which items a command line selects (the worker forecast).
   If a pytest release moves it, the forecast simply counts every file.
+- ``terminal_status``: a status line written while a test waits for its file,
+  straight to the terminal: around pytest's output capture (as ``capsys.disabled``
+  does) and around the terminal writer's line accounting (``_tw._file``), so the
+  status, erased again, leaves pytest's own line and its ``[ 50%]`` as they were.
+  Without those attributes, no status line.
 """
 
 from __future__ import annotations
@@ -24,7 +29,14 @@ from typing import Any
 
 from _pytest._code.code import ExceptionChainRepr, ReprEntry, ReprFileLocation, ReprTraceback, TerminalRepr
 
-__all__ = ["TerminalRepr", "compile_expression", "failure_repr", "pytest_timeout_seconds", "setup_repr_method"]
+__all__ = [
+    "TerminalRepr",
+    "compile_expression",
+    "failure_repr",
+    "pytest_timeout_seconds",
+    "setup_repr_method",
+    "terminal_status",
+]
 
 SETUP_REPR_METHOD = "_repr_failure_py"
 
@@ -71,3 +83,33 @@ def compile_expression(text: str) -> Callable[[Callable[..., bool]], bool] | Non
         return bool(expression.evaluate(matcher))
 
     return evaluate
+
+
+def terminal_status(config: Any) -> Callable[[str], int] | None:
+    """A function writing text to the terminal as it is (no newline), or None when not on a terminal.
+
+    It writes only what fits on the current line (never wrapping, which could
+    not be erased), and returns how many characters it wrote.
+    """
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    writer = getattr(reporter, "_tw", None)
+    file = getattr(writer, "_file", None)
+    if reporter is None or file is None or not getattr(reporter, "isatty", False):
+        return None
+    disabled = getattr(capture, "global_and_fixture_disabled", None)
+
+    def write(text: str) -> int:
+        room = int(getattr(writer, "fullwidth", 80)) - int(getattr(writer, "width_of_current_line", 0)) - 10
+        if not text.startswith("\b") and len(text) > room:
+            return 0
+        if disabled is None:
+            file.write(text)
+            file.flush()
+            return len(text)
+        with disabled():
+            file.write(text)
+            file.flush()
+        return len(text)
+
+    return write

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from . import WynWarning, mistakes
+from .compat import terminal_status
 from .engine.deps import module_deps
 from .engine.hostpaths import wyn_path
 from .engine.process import MEMORY_LIMIT_WORKS
@@ -26,6 +27,7 @@ from .engine.settings import DEFAULT_FILES
 from .engine.testfile import is_test_file, is_wyn_file
 from .items import WynFile, WynItem
 from .session import WynSession, payload
+from .waiting import WaitingLine
 from .workers.parallel import RUN_AHEAD_ALLOWED
 
 
@@ -127,6 +129,7 @@ class WynPlugin:
             self.state.record.files,
             lambda: bool(session.shouldstop or session.shouldfail),
             list(barriers.items()),
+            self._waiting_line(len(files)),
         )
         self.state.run_ahead = run_ahead
         try:
@@ -145,6 +148,18 @@ class WynPlugin:
             run_ahead = self.state.run_ahead
             if position is not None and run_ahead is not None:
                 run_ahead.passed(position)  # its teardown is done: the files behind it may start
+
+    def _waiting_line(self, total: int) -> WaitingLine | None:
+        write = terminal_status(self.config)
+        if write is None:
+            return None
+        builder = self.state.builder()
+
+        def progress() -> tuple[int, int]:
+            stats = builder.stats
+            return int(stats.compiled - stats.retries + stats.hits), total
+
+        return WaitingLine(write, progress)
 
     def _runs_ahead(self, session: pytest.Session) -> bool:
         config = self.config
@@ -212,6 +227,8 @@ class XdistController:
         self.startups: list[float] = []  # CPU seconds each worker took to start (plan.py's start-up cost)
 
     def pytest_configure_node(self, node: Any) -> None:
+        if self.state.remote is not None:
+            self.state.remote.settle()  # what is fetched ahead is in the local cache before a worker looks
         data = payload(self.state)
         if data is not None:
             node.workerinput["wyn"] = data.serialized()

@@ -169,23 +169,34 @@ class Store:
     def new_staging_dir(self) -> Path:
         return Path(tempfile.mkdtemp(dir=self.staging, prefix="build-"))
 
-    def publish(self, key: str, staged: Path, meta: EntryMeta) -> Entry:
-        """Move a staged build (holding ``binary`` if ok) into place, atomically."""
+    def publish(self, key: str, staged: Path, meta: EntryMeta, replace: bool = True, sha256: str = "") -> Entry:
+        """Move a staged build (holding ``binary`` if ok) into place, atomically.
+
+        With ``replace=False`` (an entry fetched from the shared cache, without
+        the key's lock) an entry already there stays, and the staged one is
+        dropped (FileExistsError); its metadata is not synced to disk either: a
+        fetched entry lost or torn in a crash fails the size and digest checks
+        and is fetched or built again. ``sha256``: the binary's digest, when the
+        caller has just checked it (not read again).
+        """
         meta.created = time.time()
         if meta.status == "ok":
             binary = staged / "binary"
             meta.binary_size = binary.stat().st_size
-            meta.binary_sha256 = sha256_file(binary)
+            meta.binary_sha256 = sha256 or sha256_file(binary)
         tmp_meta = staged / "meta.json.tmp"
         tmp_meta.write_text(json.dumps(asdict(meta)), encoding="utf-8")
-        with open(tmp_meta, "rb") as f:
-            os.fsync(f.fileno())
+        if replace:
+            with open(tmp_meta, "rb") as f:
+                os.fsync(f.fileno())
         os.replace(tmp_meta, staged / "meta.json")
         final = self.entry_dir(key)
         final.parent.mkdir(exist_ok=True, mode=0o700)
         if final.exists():
+            if not replace:
+                raise FileExistsError(f"cache entry {key[:12]} is there already")
             shutil.rmtree(final, ignore_errors=True)
-        os.rename(staged, final)
+        os.rename(staged, final)  # onto an entry another process just published: OSError, theirs stays
         return Entry(key, meta, final / "binary" if meta.status == "ok" else None)
 
     def discard(self, key: str) -> None:

@@ -22,6 +22,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Protocol
 
 from .process import Cancelled
@@ -65,6 +66,9 @@ def kind_of(costs: FileCosts | None) -> Kind:
     return Kind.QUICK
 
 
+WAIT_TICK = 1.0  # seconds between status updates while a test waits for its file
+
+
 class RunAhead:
     """Files started ahead of their tests, in threads.
 
@@ -80,8 +84,10 @@ class RunAhead:
         record: dict[str, FileCosts],
         stopping: Callable[[], bool],
         barriers: Sequence[tuple[WynFile, int]] = (),
+        waiting: Callable[[bool], None] | None = None,
     ) -> None:
         cores = usable_cpus()
+        self.on_wait = waiting  # called about once a second while a test waits for its file (a status line)
         self.lanes = LANES_PER_CORE * cores
         self.record = record
         self.stopping = stopping
@@ -147,7 +153,7 @@ class RunAhead:
         if entry is None:
             return self._now(file)
         try:
-            outcome = entry[0].result()  # an interrupt here leaves the entry for abandon() and close()
+            outcome = self._wait(entry[0])  # an interrupt here leaves the entry for abandon() and close()
         except Cancelled:
             outcome = None
         with self.lock:
@@ -157,6 +163,22 @@ class RunAhead:
         if outcome is None:
             return self._now(file)  # cancelled (for a run alone, or the session is stopping): as serial does
         return dataclasses.replace(outcome, ahead=True)
+
+    def _wait(self, future: Future[FileOutcome | None]) -> FileOutcome | None:
+        """The future's result; ``on_wait(False)`` each WAIT_TICK seconds it is not there yet, then ``(True)``."""
+        if self.on_wait is None:
+            return future.result()
+        ticked = False
+        try:
+            while True:
+                try:
+                    return future.result(timeout=WAIT_TICK)
+                except FutureTimeout:
+                    ticked = True
+                    self.on_wait(False)
+        finally:
+            if ticked:
+                self.on_wait(True)
 
     def _now(self, file: WynFile) -> FileOutcome:
         """Compute the file in this thread, under a CPU slot if its run may burn CPU."""

@@ -8,7 +8,7 @@ CPU-burning WYN_STANDIN_DELAY, or the real compiler when WYN_REAL is set),
 one after another:
 
   cold    no remote, empty local cache (the reference)
-  A       cold with writes: fills a wsgidav server on 127.0.0.1
+  A       cold with writes: fills the server (nginx with WebDAV PUT where installed, else wsgidav) on 127.0.0.1
   warm    A's local cache again, no remote
   B       an empty local cache reading the remote (a fresh machine)
   C       the remote refusing connections, empty local cache
@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 import gen_suite  # noqa: E402
-from servers import FaultServer, make_key, start_wsgidav  # noqa: E402
+from servers import FaultServer, Server, make_key, start_nginx, start_wsgidav  # noqa: E402
 
 TIMEOUT = 5.0
 
@@ -55,18 +55,28 @@ def run(name: str, root: Path, env: dict[str, str], cache: Path, remote: dict[st
     return {"name": name, "wall": wall, "passed": passed, "failed": failed, "compiled": compiled, "remote": fetched}
 
 
-def bench(root: Path, work: Path, env: dict[str, str], label: str) -> list[tuple[str, bool]]:
+def start_server(kind: str, work: Path) -> tuple[Server, str]:
+    """The cache server and the URL a writer uses (nginx: writes need the password)."""
+    if kind == "nginx":
+        server = start_nginx(work / "nginx", "bench", "bench-password")
+        return server, server.url.replace("http://", "http://bench:bench-password@")
+    server = start_wsgidav(work / "dav")
+    return server, server.url
+
+
+def bench(root: Path, work: Path, env: dict[str, str], label: str, kind: str) -> list[tuple[str, bool]]:
     work.mkdir(parents=True, exist_ok=True)
     public = make_key(work / "key", "bench")
     reader = {"PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS": public, "PYTEST_WYN_REMOTE_CACHE_TIMEOUT": str(TIMEOUT)}
-    dav = start_wsgidav(work / "dav")
+    dav, write_url = start_server(kind, work)
+    label = f"{label}, {kind} on loopback"
     silent = FaultServer("silent")
     rows = []
     try:
         rows.append(run("cold (no remote)", root, env, work / "cache-cold", {}))
         writer = {
             **reader,
-            "PYTEST_WYN_REMOTE_CACHE": dav.url,
+            "PYTEST_WYN_REMOTE_CACHE": write_url,
             "PYTEST_WYN_REMOTE_CACHE_WRITE": "1",
             "PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY": str(work / "key"),
         }
@@ -115,6 +125,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=200)
     ap.add_argument("--delay", type=float, default=1.2, help="stand-in compile cost in CPU seconds")
+    default_server = "nginx" if shutil.which("nginx") or Path("/usr/sbin/nginx").exists() else "wsgidav"
+    ap.add_argument("--server", choices=["nginx", "wsgidav"], default=default_server, help="the cache server")
     ap.add_argument("--real-suite", type=Path, help="a directory of real Wyn tests, run with WYN_REAL (not kept)")
     args = ap.parse_args()
     real = os.environ.get("WYN_REAL")
@@ -130,7 +142,7 @@ def main() -> int:
         root = work / "suite"
         gen_suite.generate(root, args.files)
         checks += bench(
-            root, work / "standin", env, f"stand-in suite, {args.files} files, {args.delay:g} s per compile"
+            root, work / "standin", env, f"stand-in suite, {args.files} files, {args.delay:g} s per compile", args.server
         )
         if args.real_suite is not None:
             if not real:
@@ -140,7 +152,7 @@ def main() -> int:
             shutil.copytree(args.real_suite, real_root / "tests")
             (real_root / "pytest.ini").write_text("[pytest]\nwyn = true\ntestpaths = tests\n")
             gen_suite.write_launcher(real_root, real)
-            checks += bench(real_root, work / "real-work", {**env, "WYN_STANDIN_DELAY": "0"}, "real Wyn suite")
+            checks += bench(real_root, work / "real-work", {**env, "WYN_STANDIN_DELAY": "0"}, "real Wyn suite", args.server)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return gen_suite.print_goals(checks)

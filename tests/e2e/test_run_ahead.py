@@ -310,3 +310,39 @@ def test_xdist_loaded_by_hand_without_autoload_is_recognised(wyn: WynProject, ru
     result = wyn.run_subprocess(*by_hand, "-n", "2")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*created: 2/2 workers*"])
+
+
+def run_on_a_terminal(wyn: WynProject, *args: str, env: dict[str, str]) -> str:
+    """pytest with its output on a pseudo-terminal (as a person at a terminal sees it), all of it."""
+    pty = pytest.importorskip("pty", reason="pseudo-terminals are POSIX")
+    master, slave = pty.openpty()
+    argv = [sys.executable, "-m", "pytest", "-p", "no:randomly", *args]
+    proc = subprocess.Popen(argv, cwd=wyn.path, stdin=slave, stdout=slave, stderr=slave, env={**os.environ, **env})
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child side closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    proc.wait(timeout=300)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_a_cold_run_on_a_terminal_counts_files_built_while_it_waits(wyn: WynProject) -> None:
+    for n in range(3):
+        wyn.write(f"test_{n}.wyn", f"// EXPECT: {n}\nprintln({n})\n")
+    env = {"WYN_STANDIN_DELAY": "1.5", "COLUMNS": "120", "PYTEST_XDIST_AUTO_NUM_WORKERS": "0"}
+    screen = run_on_a_terminal(wyn, "-o", "wyn_workers=1", env=env)
+    assert re.search(r" \[wyn: [0-2] of 3 file\(s\) built\]", screen), screen
+    shown = re.search(r"( \[wyn: \d of 3 file\(s\) built\])(\x08+)( +)(\x08+)", screen)
+    assert shown is not None and len(shown.group(2)) == len(shown.group(3)) == len(shown.group(1))  # erased
+    assert "3 passed" in screen
+    wyn.monkeypatch.setenv("WYN_STANDIN_DELAY", "1.5")
+    piped = wyn.run_subprocess("-o", "wyn_workers=1", "--wyn-cache-clear")
+    piped.assert_outcomes(passed=3)
+    assert "[wyn:" not in piped.stdout.str()  # not on a terminal: no status

@@ -138,7 +138,8 @@ def test_upload_then_fetch_round_trip_into_another_store(tmp_path: Path, keys: t
     empty = Store(tmp_path / "r")
     empty.prepare()
     reader = tier(tmp_path, empty, keys, backend, write=False)
-    assert reader.fetch_many([key, "b" * 64]) == {key}
+    assert reader.fetch_many([key, "b" * 64]) == {key}  # the manifest is there and verified
+    reader.settle()  # the binary arrives in the background
     entry = empty.lookup(key)
     assert entry is not None and entry.binary is not None
     assert entry.binary.read_bytes() == b"\x7fELF binary"

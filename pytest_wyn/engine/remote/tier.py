@@ -17,7 +17,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -106,6 +106,9 @@ class RemoteCache:
         self._errors = 0
         self._offered: set[str] = set()
         self._looked: set[str] = set()  # keys looked up once this session: a miss is not asked again
+        self._arriving: dict[str, Future[bool]] = {}  # fetched ahead: content on its way
+        self._pool: ThreadPoolExecutor | None = None
+        self._started: float | None = None
         self._queue: queue.Queue[str | None] = queue.Queue(UPLOAD_QUEUE)
         self._uploader: threading.Thread | None = None
         self.backend: Backend | None = None
@@ -196,61 +199,92 @@ class RemoteCache:
     # Reading
 
     def fetch_many(self, keys: Iterable[str]) -> set[str]:
-        """Fetch keys into the local store, FETCH_THREADS at a time; the keys now in it."""
+        """Fetch ahead: the manifests now (FETCH_THREADS at a time), the binaries in the background.
+
+        Returns the keys with a verified manifest: they will be local hits, and
+        the worker plan counts them so. Their content keeps arriving while
+        pytest collects; a build that needs one first waits for it (``fetch``),
+        and one whose content fails its checks is compiled after all.
+        """
         wanted = [k for k in dict.fromkeys(keys) if not self.store.has(k)]
         if not wanted or not (self.on and self.reads):
             return set()
-        start = time.monotonic()
-        with ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="wyn-remote-fetch") as pool:
-            done = list(pool.map(self.fetch, wanted))
+        self._started = time.monotonic()
+        pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="wyn-remote-fetch")
+        self._pool = pool
+        manifests = list(pool.map(self._manifest_of, wanted))
         with self._lock:
-            self.stats.fetch_seconds += time.monotonic() - start
-        return {k for k, ok in zip(wanted, done, strict=True) if ok}
+            for key, manifest in zip(wanted, manifests, strict=True):
+                if manifest is not None:
+                    self._arriving[key] = pool.submit(self._arrive, key, manifest, False)
+            self._note_time()
+            return set(self._arriving)
+
+    def settle(self) -> None:
+        """Wait until what is being fetched ahead has arrived (before workers start: they cannot wait for it)."""
+        for future in list(self._arriving.values()):
+            _arrived(future)
 
     def fetch(self, key: str, locked: bool = False) -> bool:
-        """Look key up in the remote; a verified entry is published into the local store (True)."""
+        """Look key up in the remote; a verified entry is published into the local store (True).
+
+        ``locked``: the caller holds the key's lock (the builder, about to
+        compile), and a stale entry in the way is replaced. A key being fetched
+        ahead is waited for, not asked again.
+        """
+        arriving = self._arriving.get(key)
+        if arriving is not None:
+            return _arrived(arriving) and self.store.has(key)
+        manifest = self._manifest_of(key)
+        return manifest is not None and self._arrive(key, manifest, locked)
+
+    def _manifest_of(self, key: str) -> Manifest | None:
+        """The key's verified manifest, asked once per session; None: a miss (or rejected, or the remote off)."""
         if not (self.on and self.reads):
-            return False
-        if not locked:
-            with self.store.lock(key):
-                return self.store.has(key) or self.fetch(key, locked=True)
+            return None
         with self._lock:
             if key in self._looked:
-                return False
+                return None
             self._looked.add(key)
+            self.stats.looked_up += 1
+        backend = self.backend
+        assert backend is not None
         try:
-            with self._lock:
-                self.stats.looked_up += 1
-            return self._fetch(key)
+            stored = self._call(lambda: backend.get(f"ac/{remote_name(self.space, key)}"))
+        except RemoteError:
+            return None
+        return None if stored is None else self._verified(stored, key)
+
+    def _arrive(self, key: str, manifest: Manifest, replace: bool) -> bool:
+        """Fetch and check the content a manifest names, then publish the entry locally."""
+        backend = self.backend
+        try:
+            content = b""
+            if manifest.result.status == "ok":
+                assert backend is not None
+                got = self._call(lambda: backend.get(f"cas/{manifest.digest}"))
+                if got is None:
+                    self._reject("its content is missing")
+                    return False
+                if len(got) != manifest.size or hashlib.sha256(got).hexdigest() != manifest.digest:
+                    self._reject("its content does not match its digest")
+                    return False
+                content = got
+            self._publish(key, manifest, content, replace)
+        except FileExistsError:
+            pass  # another process published it first: theirs is as good
         except RemoteError:
             return False
         except OSError:
             return False  # the local store could not take it: a miss, the build goes on
-
-    def _fetch(self, key: str) -> bool:
-        backend = self.backend
-        assert backend is not None
-        name = remote_name(self.space, key)
-        stored = self._call(lambda: backend.get(f"ac/{name}"))
-        if stored is None:
-            return False
-        manifest = self._verified(stored, key)
-        if manifest is None:
-            return False
-        content = b""
-        if manifest.result.status == "ok":
-            got = self._call(lambda: backend.get(f"cas/{manifest.digest}"))
-            if got is None:
-                self._reject("its content is missing")
-                return False
-            if len(got) != manifest.size or hashlib.sha256(got).hexdigest() != manifest.digest:
-                self._reject("its content does not match its digest")
-                return False
-            content = got
-        self._publish(key, manifest, content)
         with self._lock:
             self.stats.fetched += 1
+            self._note_time()
         return True
+
+    def _note_time(self) -> None:
+        if self._started is not None:
+            self.stats.fetch_seconds = max(self.stats.fetch_seconds, time.monotonic() - self._started)
 
     def _verified(self, stored: bytes, key: str) -> Manifest | None:
         if len(stored) > MAX_MANIFEST:
@@ -277,20 +311,20 @@ class RemoteCache:
             return None
         return manifest
 
-    def _publish(self, key: str, manifest: Manifest, content: bytes) -> None:
+    def _publish(self, key: str, manifest: Manifest, content: bytes, replace: bool) -> None:
         result = manifest.result
         meta = EntryMeta(result.status, result.compile_seconds, result.returncode, result.diagnostics)
         meta.origin = self.mark
         staged = self.store.new_staging_dir()
         try:
             if result.status == "ok":
-                binary = staged / "binary"
-                fd = os.open(binary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
+                fd = os.open(staged / "binary", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
                 with os.fdopen(fd, "wb") as f:
                     f.write(content)
-            self.store.publish(key, staged, meta)
-        finally:
+            self.store.publish(key, staged, meta, replace, sha256=manifest.digest)
+        except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
+            raise
 
     # Writing
 
@@ -367,7 +401,9 @@ class RemoteCache:
             self.stats.uploaded += 1
 
     def close(self, flush_seconds: float = 30.0) -> None:
-        """Finish the uploads waiting (for at most flush_seconds), then close the connections."""
+        """Stop fetching, finish the uploads waiting (for at most flush_seconds), close the connections."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
         uploader = self._uploader
         if uploader is not None:
             deadline = time.monotonic() + flush_seconds
@@ -384,3 +420,11 @@ class RemoteCache:
                 self.signer = None
         if self.backend is not None:
             self.backend.close()
+
+
+def _arrived(future: Future[bool]) -> bool:
+    """Whether a fetch ahead brought its entry (one that failed in an unforeseen way did not)."""
+    try:
+        return future.result()
+    except Exception:
+        return False
