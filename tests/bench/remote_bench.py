@@ -5,7 +5,8 @@
 
 Over a generated suite (gen_suite.py; compile cost is the stand-in's
 CPU-burning WYN_STANDIN_DELAY, or the real compiler when WYN_REAL is set),
-one after another:
+one after another (and, with WYN_REAL set, the same suite compiled by that
+real Wyn):
 
   cold    no remote, empty local cache (the reference)
   A       cold with writes: fills the server (nginx with WebDAV PUT where installed, else wsgidav) on 127.0.0.1
@@ -144,6 +145,11 @@ def main() -> int:
         checks += bench(
             root, work / "standin", env, f"stand-in suite, {args.files} files, {args.delay:g} s per compile", args.server
         )
+        if real:
+            real_gen = work / "real-generated"
+            gen_suite.generate(real_gen, args.files, real)
+            label = f"generated suite compiled by real Wyn ({real}), {args.files} files"
+            checks += bench(real_gen, work / "real-gen-work", {**env, "WYN_STANDIN_DELAY": "0"}, label, args.server)
         if args.real_suite is not None:
             if not real:
                 print("--real-suite needs WYN_REAL (a real Wyn compiler)")

@@ -107,6 +107,7 @@ class RemoteCache:
         self._offered: set[str] = set()
         self._looked: set[str] = set()  # keys looked up once this session: a miss is not asked again
         self._arriving: dict[str, Future[bool]] = {}  # fetched ahead: content on its way
+        self._manifests: dict[str, Manifest] = {}  # their verified manifests
         self._pool: ThreadPoolExecutor | None = None
         self._started: float | None = None
         self._queue: queue.Queue[str | None] = queue.Queue(UPLOAD_QUEUE)
@@ -216,6 +217,7 @@ class RemoteCache:
         with self._lock:
             for key, manifest in zip(wanted, manifests, strict=True):
                 if manifest is not None:
+                    self._manifests[key] = manifest
                     self._arriving[key] = pool.submit(self._arrive, key, manifest, False)
             self._note_time()
             return set(self._arriving)
@@ -234,6 +236,8 @@ class RemoteCache:
         """
         arriving = self._arriving.get(key)
         if arriving is not None:
+            if arriving.cancel():  # still queued behind others: fetch it now, in the thread that needs it
+                return self._arrive(key, self._manifests[key], locked)
             return _arrived(arriving) and self.store.has(key)
         manifest = self._manifest_of(key)
         return manifest is not None and self._arrive(key, manifest, locked)
@@ -306,7 +310,9 @@ class RemoteCache:
         if manifest.format != FORMAT or manifest.namespace != self.space or manifest.key != key:
             self._reject("signed for another key or system")
             return None
-        if manifest.result.status not in ("ok", "failed"):
+        if manifest.result.status not in ("ok", "failed") or (
+            manifest.result.status == "ok" and not _is_digest(manifest.digest)
+        ):
             self._reject("not a manifest")
             return None
         return manifest
@@ -420,6 +426,10 @@ class RemoteCache:
                 self.signer = None
         if self.backend is not None:
             self.backend.close()
+
+
+def _is_digest(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
 
 
 def _arrived(future: Future[bool]) -> bool:
