@@ -17,11 +17,6 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-# Where the environment forbids writing bytecode (PYTHONDONTWRITEBYTECODE), every pytest session,
-# xdist worker and stand-in compile the suite starts would compile pytest-wyn and the stand-in from
-# source again: the suite's own processes may write it (into __pycache__/, which git ignores).
-os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-
 TESTS = Path(__file__).parent  # tests/: unit/ (no pytest session), e2e/ (real sessions through pytester)
 REPO = TESTS.parent
 STANDIN = TESTS / "wyn_standin.py"
