@@ -15,20 +15,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .engine.testfile import is_test_file, is_wyn_file
+from .settings_table import SETTINGS
 
 # Our options that take a value (a `store` action), as settings.add_options declares them.
-VALUE_OPTIONS = (
-    "--wyn-compiler",
-    "--wyn-compile-args",
-    "--wyn-timeout",
-    "--wyn-compile-timeout",
-    "--wyn-cache-dir",
-    "--wyn-memory-limit",
-    "--wyn-files",
-    "--wyn-compile-jobs",
-    "--wyn-workers",
-    "--wyn-max-output",
-)  # --wyn-update is a switch: it never takes the next argument
+# The options that take a value (--wyn-update is a switch: it never takes the next argument).
+VALUE_OPTIONS = tuple(s.option for s in SETTINGS if s.option and "metavar" in s.option_args)
 SCAN_LIMIT = 2000  # directory entries looked at, at most, to find one Wyn file for the hint
 
 

@@ -101,6 +101,15 @@ def test_every_option_in_help_is_in_the_readme_table_and_the_reverse(wyn: WynPro
     assert in_help == in_table
 
 
+def test_the_readme_table_is_generated_from_the_settings_table() -> None:
+    """One table (pytest_wyn/settings_table.py) makes --help, the reader's sources and the README's table."""
+    from pytest_wyn.settings_table import SETTINGS, readme_table
+
+    assert readme_table() in README.read_text()
+    names = [s.ini or s.option or s.env for s in SETTINGS]
+    assert len(names) == len(set(names))  # every row names one setting
+
+
 def test_a_copy_of_the_example_outside_the_repository_says_what_is_missing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
