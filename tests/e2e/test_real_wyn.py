@@ -192,3 +192,31 @@ def test_deps_finds_the_module_real_wyn_compiles(real: WynProject, winner: str, 
     real.write("tests/test_imp.wyn", "import m\n// EXPECT: 1\nprintln(m.f())\n")
     real.run().assert_outcomes(passed=1)
     assert os.path.normpath(resolve("m", "tests", real.path) or "") == os.path.normpath(winner)
+
+
+def test_a_second_machine_takes_the_real_compilers_binaries_from_the_remote_cache(
+    real: WynProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shared cache with real binaries: the reader compiles nothing and gets the writer's verdicts."""
+    pytest.importorskip("cryptography")
+    from servers import make_key, running, start_wsgidav
+
+    real.write("test_ok.wyn", 'fn main() -> int {\n    println("ok")\n    return 0\n}\n')
+    real.write("test_wrong.wyn", '// EXPECT: right\nprintln("wrong")\n')
+    real.write("test_err.wyn", 'fn main() -> int {\n    println(missing)\n    return 0\n}\n')
+    public = make_key(tmp_path / "key", "ci")
+    with running(start_wsgidav(tmp_path / "dav")) as dav:
+        monkeypatch.setenv("PYTEST_WYN_REMOTE_CACHE", dav.url)
+        monkeypatch.setenv("PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS", public)
+        monkeypatch.setenv("PYTEST_WYN_REMOTE_CACHE_WRITE", "1")
+        monkeypatch.setenv("PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY", str(tmp_path / "key"))
+        written = real.run("-rA")
+        written.assert_outcomes(passed=1, failed=2)
+        written.stdout.fnmatch_lines(["remote cache: *3 uploaded"])
+        monkeypatch.delenv("PYTEST_WYN_REMOTE_CACHE_WRITE")
+        monkeypatch.setenv("PYTEST_WYN_CACHE_DIR", str(tmp_path / "fresh-machine-cache"))
+        read = real.run("-rA")
+    read.assert_outcomes(passed=1, failed=2)
+    read.stdout.fnmatch_lines(["compiled 0 file(s)*3 from the cache*", "remote cache: 3 of 3 file(s) missing here fetched*"])
+    short = [line for line in read.stdout.lines if line.startswith(("PASSED", "FAILED"))]
+    assert short == [line for line in written.stdout.lines if line.startswith(("PASSED", "FAILED"))]
