@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import shlex
@@ -23,18 +24,38 @@ STANDIN = TESTS / "wyn_standin.py"
 
 
 def launcher_text(target: Path | str) -> str:
+    """``./wyn`` running the stand-in; ``-S``: it needs no site-packages, and skipping them halves its start-up."""
     if sys.platform == "win32":
-        return f'@"{sys.executable}" "{target}" %*\r\n'
-    return f'#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(target))} "$@"\n'
+        return f'@"{sys.executable}" -S "{target}" %*\r\n'
+    return f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -S {shlex.quote(str(target))} "$@"\n'
 
 
 LAUNCHER_NAME = "wyn.cmd" if sys.platform == "win32" else "wyn"  # ./wyn as pytest-wyn looks for it here
+
+# The dev extra installs real plugins for tests/e2e/test_plugins.py and test_reporters.py (marked
+# `all_plugins`). Every other session the suite starts, each xdist worker included, leaves out those
+# that take no part in it: loading them costs a third of each process's start-up, and the suite
+# starts several hundred. pytest-timeout and teamcity-messages stay: tests everywhere use them.
+UNRELATED_PLUGINS = (
+    "pytest-testmon",
+    "pytest_cov",
+    "html",
+    "html_fixtures",
+    "metadata",
+    "pytest_jsonreport",
+    "rerunfailures",
+    "repeat",
+    "pytest-split",
+    "pytest_github_actions_annotate_failures",
+)
 
 
 class WynProject:
     """A pytester directory with ``./wyn`` (the stand-in), ``wyn = true`` and a private cache."""
 
-    def __init__(self, pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(
+        self, pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, all_plugins: bool = False
+    ) -> None:
         self.pytester = pytester
         self.path = pytester.path
         self.cache = tmp_path / "wyn-cache"
@@ -53,6 +74,8 @@ class WynProject:
             "PYTEST_ADDOPTS",
         ):
             monkeypatch.delenv(name, raising=False)
+        if not all_plugins:
+            monkeypatch.setenv("PYTEST_ADDOPTS", " ".join(f"-p no:{name}" for name in UNRELATED_PLUGINS))
         self.compiler = self.path / LAUNCHER_NAME
         self.compiler.write_text(launcher_text(STANDIN))
         self.compiler.chmod(0o755)
@@ -84,15 +107,46 @@ class WynProject:
             costs["compile_seconds"] = seconds
         record_file.write_text(json.dumps(record))
 
+    def record_sleepers(self, seconds: float) -> None:
+        """Make the scheduling record say every file it knows sleeps this long (so runs ahead)."""
+        record_file = self.path / ".pytest_cache" / "v" / "wyn" / "files"
+        record = json.loads(record_file.read_text())
+        for costs in record.values():
+            costs["run_seconds"], costs["run_cpu"] = seconds, 0.001
+        record_file.write_text(json.dumps(record))
+
     def compiles(self) -> list[str]:
         if not self.counter.exists():
             return []
         return self.counter.read_text().splitlines()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile pytest-wyn's bytecode once, before the suite starts its hundreds of pytest processes.
+
+    Each of them imports the plugin. Where the environment forbids writing bytecode
+    (PYTHONDONTWRITEBYTECODE, as on CI machines) and the checkout is fresh, each would
+    compile all of it from source again: about 0.1 s of CPU a process. compileall
+    writes regardless, and atomically (xdist's workers may do this at the same time).
+    """
+    compileall.compile_dir(REPO / "pytest_wyn", quiet=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def standin_cc_memo(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One C-compile memo for the stand-in across the session, xdist workers included (its docstring)."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "standin-cc-memo"
+    root.mkdir(exist_ok=True)
+    os.environ["WYN_STANDIN_CC_MEMO"] = str(root)
+
+
 @pytest.fixture
-def wyn(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WynProject:
-    return WynProject(pytester, tmp_path, monkeypatch)
+def wyn(
+    request: pytest.FixtureRequest, pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> WynProject:
+    all_plugins = request.node.get_closest_marker("all_plugins") is not None
+    return WynProject(pytester, tmp_path, monkeypatch, all_plugins)
 
 
 def real_wyn() -> str | None:

@@ -42,12 +42,9 @@ class ACCESS_ALLOWED_ACE(ctypes.Structure):
 
 class ACL(ctypes.Structure):
     _fields_ = [
-        ("AclRevision", ctypes.c_ubyte),
-        ("Sbz1", ctypes.c_ubyte),
-        ("AclSize", wintypes.WORD),
-        ("AceCount", wintypes.WORD),
-        ("Sbz2", wintypes.WORD),
-    ]
+        ("AclRevision", ctypes.c_ubyte), ("Sbz1", ctypes.c_ubyte),
+        ("AclSize", wintypes.WORD), ("AceCount", wintypes.WORD), ("Sbz2", wintypes.WORD),
+    ]  # fmt: skip
 
 
 _advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)

@@ -80,7 +80,7 @@ class Project:
     def use_compiler(self, which: str) -> None:
         target = self.compiler_a if which == "a" else self.compiler_b
         wyn = self.root / "wyn"
-        wyn.write_text(f'#!/bin/sh\nexec {sys.executable} {target} "$@"\n')
+        wyn.write_text(f'#!/bin/sh\nexec {sys.executable} -S {target} "$@"\n')
         wyn.chmod(0o755)
         self.compiler = which
 

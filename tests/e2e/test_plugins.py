@@ -14,6 +14,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from conftest import WynProject, processes_with, wait_until
 
+pytestmark = pytest.mark.all_plugins  # every installed plugin loads, as in a user's venv
+
 PASSING_PROGRAM = "fn main() -> int {\n    return 0\n}\n"
 
 # A program test that fails the first time and passes after: it leaves a marker file.

@@ -18,6 +18,8 @@ import sys
 import pytest
 from conftest import REPO, WynProject
 
+pytestmark = pytest.mark.all_plugins  # every installed plugin loads, as in a user's venv
+
 REPORTERS = REPO / ".reporters"
 needs_reporters = pytest.mark.skipif(
     not (REPORTERS / "pytest_pretty").is_dir() or not (REPORTERS / "pytest_rich").is_dir(),

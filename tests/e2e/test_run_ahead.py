@@ -103,22 +103,31 @@ def test_cpu_bound_binaries_count_only_the_cpus_pytest_may_use(wyn: WynProject, 
     assert overlapping(intervals(runs_log)) == 1
 
 
-SPIN = '__c("volatile unsigned long x = 0; for (unsigned long i = 0; i < {}UL; i++) x += i;")\n'
 needs_schedstat = pytest.mark.skipif(
     not Path("/proc/self/schedstat").exists(), reason="no schedstat: CPU waits cannot be told"
 )
 
 
-def starve_a_target(wyn: WynProject, burn: int, *args: str) -> pytest.RunResult:
+# Burns the CPU time an environment variable gives, read when it runs: the same binary is quick while a
+# test warms the cache and slow when it matters, on a fast machine as on a slow one.
+BURN = '__c("double until = atof(getenv(\\"{}\\")); while ((double)clock() / CLOCKS_PER_SEC < until) {{}}")\n'
+
+
+def starve_a_target(wyn: WynProject, burn_seconds: float, *args: str) -> pytest.RunResult:
     """One CPU shared by a target (timeout 0.6 s, passes alone) and four burners recorded as sleepers.
 
     The record says the burners sleep, so run-ahead starts them alongside the
     target: its first run waits for the CPU until it times out.
     """
-    wyn.write("test_a_target.wyn", "// TIMEOUT: 0.6\n// EXPECT: done\n" + SPIN.format(300_000_000) + 'println("done")\n')
+    target = BURN.format("WYN_TARGET_SECONDS")
+    wyn.write("test_a_target.wyn", "// TIMEOUT: 0.6\n// EXPECT: done\n" + target + 'println("done")\n')
     for n in range(4):
-        wyn.write(f"test_b_burn{n}.wyn", "// TIMEOUT: 60\n" + SPIN.format(burn))
+        wyn.write(f"test_b_burn{n}.wyn", "// TIMEOUT: 60\n" + BURN.format("WYN_BURN_SECONDS"))
+    wyn.monkeypatch.setenv("WYN_TARGET_SECONDS", "0")
+    wyn.monkeypatch.setenv("WYN_BURN_SECONDS", "0")
     wyn.run_subprocess("-n", "0").assert_outcomes(passed=5)
+    wyn.monkeypatch.setenv("WYN_TARGET_SECONDS", "0.15")
+    wyn.monkeypatch.setenv("WYN_BURN_SECONDS", str(burn_seconds))
     record_file = wyn.path / ".pytest_cache" / "v" / "wyn" / "files"
     record = json.loads(record_file.read_text())
     for nodeid, costs in record.items():
@@ -135,7 +144,7 @@ def starve_a_target(wyn: WynProject, burn: int, *args: str) -> pytest.RunResult:
 @needs_schedstat
 def test_a_timeout_from_waiting_for_a_cpu_is_run_again_alone(wyn: WynProject) -> None:
     """Run-ahead's own contention must not fail a test that passes when run alone, as a serial run runs it."""
-    result = starve_a_target(wyn, 1_200_000_000, "-rP")
+    result = starve_a_target(wyn, 0.6, "-rP")
     result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines(
         [
@@ -150,7 +159,7 @@ def test_a_timeout_from_waiting_for_a_cpu_is_run_again_alone(wyn: WynProject) ->
 def test_a_run_again_alone_does_not_wait_for_the_other_files(wyn: WynProject) -> None:
     """The files running alongside are stopped, not waited for: pytest-timeout on the target counts its runs only.
 
-    The burners take about 2 s each here, 8 s on the one CPU; waiting for them
+    The burners take 2 s of CPU each, 8 s on the one CPU; waiting for them
     would take the target's test past pytest-timeout's 4 s.
     """
     wyn.path.joinpath("conftest.py").write_text(
@@ -160,7 +169,7 @@ def test_a_run_again_alone_does_not_wait_for_the_other_files(wyn: WynProject) ->
         "        if 'target' in item.nodeid:\n"
         "            item.add_marker(pytest.mark.timeout(4))\n"
     )
-    result = starve_a_target(wyn, 4_000_000_000, "-rP")
+    result = starve_a_target(wyn, 2.0, "-rP")
     result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines(["*The first run timed out after waiting * s for a CPU*this is a second run, alone."])
     assert "Timeout" not in result.stdout.str()
@@ -245,14 +254,16 @@ def test_ctrl_c_kills_everything_started_ahead(wyn: WynProject) -> None:
 
 def test_exitfirst_starts_nothing_new_and_leaves_nothing_running(wyn: WynProject, runs_log: Path) -> None:
     wyn.write("test_00_fails.wyn", '// EXPECT: right\nprintln("wrong")\n')
-    for n in range(1, 60):
-        wyn.write(f"test_{n:02d}.wyn", logged(f"f{n}", '__c("usleep(200000);")\n'))
+    for n in range(1, 30):
+        wyn.write(f"test_{n:02d}.wyn", logged(f"f{n}", '__c("usleep(atoi(getenv(\\"WYN_SLEEP_US\\")));")\n'))
+    wyn.monkeypatch.setenv("WYN_SLEEP_US", "0")
     wyn.run_subprocess("-n", "0", "--wyn-timeout=5", "-k", "not 00")  # warm everything but the failing file
     runs_log.unlink()
+    wyn.monkeypatch.setenv("WYN_SLEEP_US", "500000")  # 4 waves of 8 lanes: 2 s, far longer than one compile
     result = wyn.run_subprocess("-x")
     result.assert_outcomes(failed=1)
     started = runs_log.read_text().count("start ") if runs_log.exists() else 0
-    assert started < 59  # only what was already under way when the failure was reported (then killed)
+    assert started < 29  # only what was already under way when the failure was reported (then killed)
     assert wait_until(lambda: processes_with("test_0") == [] and processes_with("test_1") == [], 5)
 
 

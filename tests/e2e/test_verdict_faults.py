@@ -259,12 +259,17 @@ def test_binaries_never_run_ahead_of_a_python_test_before_them(wyn: WynProject) 
 
 
 def test_pytest_timeout_counts_a_run_that_ran_ahead(wyn: WynProject) -> None:
-    wyn.write("test_a_slow.py", "import time\n\ndef test_slow():\n    time.sleep(3)\n")
-    wyn.write("test_b_sleeper.wyn", 'test "sleeps" {\n    Time.sleep(3000)\n}\n')
-    wyn.write("test_c_other.wyn", 'test "sleeps too" {\n    Time.sleep(3000)\n}\n')
-    wyn.run_subprocess("-n0").assert_outcomes(passed=3)  # the record: the sleepers run ahead from now on
+    # Each test sleeps WYN_SLEEP_S seconds: none while the cache is warmed, then 3 s against a 1 s timeout.
+    wyn.write("test_a_slow.py", "import os, time\n\ndef test_slow():\n    time.sleep(int(os.environ['WYN_SLEEP_S']))\n")
+    sleep = '    __c("sleep(atoi(getenv(\\"WYN_SLEEP_S\\")));")\n'
+    wyn.write("test_b_sleeper.wyn", 'test "sleeps" {\n' + sleep + "}\n")
+    wyn.write("test_c_other.wyn", 'test "sleeps too" {\n' + sleep + "}\n")
+    wyn.monkeypatch.setenv("WYN_SLEEP_S", "0")
+    wyn.run_subprocess("-n0").assert_outcomes(passed=3)
+    wyn.record_sleepers(3.0)  # the record: the sleepers run ahead from now on
+    wyn.monkeypatch.setenv("WYN_SLEEP_S", "3")
     for args in ((), ("-n0",)):
-        result = wyn.run_subprocess(*args, "--timeout=2", "-p", "no:randomly")
+        result = wyn.run_subprocess(*args, "--timeout=1", "-p", "no:randomly")
         result.assert_outcomes(failed=3)  # as a serial run: each test takes 3 s
         result.stdout.fnmatch_lines(["*test_b_sleeper.wyn:1: interrupted: Timeout*"])
         lines = result.stdout.lines

@@ -44,6 +44,8 @@ Knobs (environment):
     WYN_CC                   the C compiler, a shell word list (else cc, gcc, clang on PATH)
     WYN_STANDIN_DELAY        seconds of CPU to burn per build (benchmarks)
     WYN_STANDIN_COUNT_FILE   append one line per build to this file
+    WYN_STANDIN_CC_MEMO      a directory where a C compile of the same text, flags and C compiler
+                             is kept and copied the next time, as ccache would (never with WYN_CC)
     WYN_STANDIN_CRASH        "segv" kills the compiler by SIGSEGV, "hang" never returns,
                              "nobinary" exits 0 without writing the output,
                              "noexec" exits 0 after writing a non-executable text file,

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import GREEN, RED, RESET
 from .lexer import Tok, WynError, lex
 from .modules import find_module
 
 
-@dataclass
-class Fn:
+class Fn(NamedTuple):
     name: str
     params: list[tuple[str, str]]
     ret: str
@@ -20,13 +19,13 @@ class Fn:
     line: int
 
 
-@dataclass
 class Module:
-    name: str  # C prefix
-    path: str
-    toks: list[Tok]
-    fns: dict[str, Fn] = field(default_factory=dict)
-    aliases: dict[str, str] = field(default_factory=dict)  # alias -> module key
+    """One source file: its C prefix, tokens, functions and import aliases (alias -> module key)."""
+
+    def __init__(self, name: str, path: str, toks: list[Tok]) -> None:
+        self.name, self.path, self.toks = name, path, toks
+        self.fns: dict[str, Fn] = {}
+        self.aliases: dict[str, str] = {}
 
 
 def c_string(s: str) -> str:

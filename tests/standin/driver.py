@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shlex
-import shutil
-import signal
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 from . import BOLD, CYAN, DIM, GREEN, RED, RESET, VERSION
-from .compiler import Compiler
-from .lexer import WynError
+
+TYPE_CHECKING = False  # not typing's: importing typing would double `wyn --version`'s start-up
+if TYPE_CHECKING:
+    from .lexer import WynError
+
+# Everything else is imported where it is used: `wyn --version` runs once per pytest session, and its
+# start-up is most of what it costs.
 
 
 def find_cc() -> str | None:
+    import shutil
+
     env = os.environ.get("WYN_CC")
     if env:
         return env
@@ -61,6 +62,8 @@ def burn(seconds: float) -> None:
 
 
 def misbehave(mode: str) -> None:
+    import signal
+
     if mode == "segv":
         os.kill(os.getpid(), signal.SIGSEGV)
     if mode == "hang":
@@ -93,6 +96,9 @@ def build(path: str, out: str | None, release: bool, check_only: bool) -> int:
     if not check_only:
         print(f"{BOLD}Building{RESET} {path}...", flush=True)
     start = time.monotonic()
+    from .compiler import Compiler
+    from .lexer import WynError
+
     comp = Compiler(path, src)
     try:
         csrc = comp.compile()
@@ -123,25 +129,80 @@ def build(path: str, out: str | None, release: bool, check_only: bool) -> int:
     if cc is None:
         sys.stderr.write("Error: no C compiler found (cc, gcc, clang)\n  Or set WYN_CC=/path/to/compiler\n")
         return 1
+    import shlex
+    import subprocess
+
     flags = ["-O2", "-s", "-DWYN_RELEASE_FLAG=1"] if release else ["-O0"]
-    # As Wyn: WYN_CC goes into a shell command line as written (it may carry arguments).
-    line = " ".join([cc, *flags, "-w", "-o", shlex.quote(out), shlex.quote(cfile)])
-    proc = subprocess.run(line, shell=True, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.stderr.write(f"{RED}\u2717{RESET} Build failed\n  Compiler output:\n{proc.stdout}{proc.stderr}\n")
-        return 1
+    memo = memo_path(cc, flags, csrc)
+    if memo is None or not reuse(memo, out):
+        # As Wyn: WYN_CC goes into a shell command line as written (it may carry arguments).
+        line = " ".join([cc, *flags, "-w", "-o", shlex.quote(out), shlex.quote(cfile)])
+        proc = subprocess.run(line, shell=True, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.stderr.write(f"{RED}\u2717{RESET} Build failed\n  Compiler output:\n{proc.stdout}{proc.stderr}\n")
+            return 1
+        if memo is not None:
+            keep(out, memo)
     ms = int((time.monotonic() - start) * 1000)
     size = os.path.getsize(out) // 1024
     print(f"{GREEN}\u2713{RESET} Built: {out} ({size}KB, {ms}ms)", flush=True)
     return 0
 
 
+def memo_path(cc: str, flags: list[str], csrc: str) -> str | None:
+    """Where the executable for this C text, these flags and this C compiler is kept, if anywhere.
+
+    With WYN_STANDIN_CC_MEMO (the suite sets it), a C compile of the same text
+    with the same flags and compiler is done once and copied after, as ccache
+    would: the suite compiles the same small programs hundreds of times. Never
+    with WYN_CC, which a test may point at a compiler that behaves its own way.
+    """
+    root = os.environ.get("WYN_STANDIN_CC_MEMO")
+    if not root or os.environ.get("WYN_CC"):
+        return None
+    import hashlib
+
+    try:
+        real = os.path.realpath(cc)
+        st = os.stat(real)
+    except OSError:
+        return None
+    identity = "\0".join([real, str(st.st_size), str(st.st_mtime_ns), *flags, csrc])
+    return os.path.join(root, hashlib.sha256(identity.encode()).hexdigest())
+
+
+def reuse(memo: str, out: str) -> bool:
+    import shutil
+
+    try:
+        shutil.copyfile(memo, out)
+        os.chmod(out, 0o755)
+    except OSError:
+        return False
+    return True
+
+
+def keep(out: str, memo: str) -> None:
+    import shutil
+
+    part = f"{memo}.{os.getpid()}.part"
+    try:
+        shutil.copyfile(out, part)
+        os.replace(part, memo)  # whole or not at all, whoever else writes it meanwhile
+    except OSError:
+        pass
+
+
 def version() -> str:
     """Names a digest of the package's sources: an edited stand-in is another compiler to the cache."""
-    h = hashlib.sha256()
-    for source in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(source.read_bytes())
-    digest = h.hexdigest()[:8]
+    import zlib  # not hashlib: loading OpenSSL would be most of this command's cost
+
+    crc = 0
+    here = os.path.dirname(os.path.abspath(__file__))
+    for source in sorted(name for name in os.listdir(here) if name.endswith(".py")):
+        with open(os.path.join(here, source), "rb") as f:
+            crc = zlib.crc32(f.read(), crc)
+    digest = f"{crc:08x}"
     return f"{BOLD}Wyn{RESET} v{VERSION} {DIM}- pytest-wyn stand-in {digest}{RESET}"
 
 

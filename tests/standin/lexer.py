@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class WynError(Exception):
@@ -28,8 +28,7 @@ TOKEN_RE = re.compile(
 )
 
 
-@dataclass
-class Tok:
+class Tok(NamedTuple):
     kind: str
     text: str
     line: int

@@ -65,3 +65,26 @@ def test_the_command_line_contract(tmp_path: Path) -> None:
     (tmp_path / "bad.wyn").write_text("println(nope)\n")
     failed = subprocess.run([*run, "build", "bad.wyn", "-o", "bad"], cwd=tmp_path, capture_output=True, text=True)
     assert failed.returncode == 1 and "Error at line 1: Undefined variable 'nope'" in failed.stderr
+
+
+def test_the_c_compile_memo_reuses_only_the_same_c_flags_and_compiler(tmp_path: Path) -> None:
+    memo = tmp_path / "memo"
+    memo.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "WYN_CC"} | {"WYN_STANDIN_CC_MEMO": str(memo)}
+    (tmp_path / "a.wyn").write_text("// EXPECT: 1\nprintln(1)\n")
+    (tmp_path / "b.wyn").write_text("// EXPECT: 2\nprintln(2)\n")
+
+    def build(name: str, *args: str, **extra: str) -> str:
+        cmd = [sys.executable, str(STANDIN), "build", *args, f"{name}.wyn", "-o", f"{name}{len(list(memo.iterdir()))}"]
+        done = subprocess.run(cmd, cwd=tmp_path, env=env | extra, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return subprocess.run([str(tmp_path / cmd[-1])], capture_output=True, text=True).stdout
+
+    assert build("a") == "1\n"
+    [kept_a] = memo.iterdir()
+    assert build("b") == "2\n" and len(list(memo.iterdir())) == 2  # other C text
+    [kept_b] = set(memo.iterdir()) - {kept_a}
+    kept_a.write_bytes(kept_b.read_bytes())  # the memo now holds b's program under a's C
+    assert build("a") == "2\n" and len(list(memo.iterdir())) == 2  # the same C: copied, not compiled
+    assert build("a", "--release") == "1\n" and len(list(memo.iterdir())) == 3  # other flags: compiled
+    assert build("a", WYN_CC="cc") == "1\n" and len(list(memo.iterdir())) == 3  # WYN_CC: compiled, never kept
