@@ -44,6 +44,20 @@ def strip_ansi(text: str) -> str:
     return ANSI_RE.sub("", text)
 
 
+def lines_of(text: str) -> list[str]:
+    """A program's output as lines, as Wyn's own runner and every terminal reads it.
+
+    Only LF ends a line (CRLF is read as LF). A lone CR, a form feed or any other
+    character that ``str.splitlines`` would split on stays inside its line, where
+    a comparison sees it and a report shows it (``repr``): split there, a program
+    printing ``total: 3\rtotal: 4`` would pass ``// EXPECT: total: 3``.
+    """
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def host_failure(text: str) -> str | None:
     """The host-resource message in compiler output, if there is one."""
     m = HOST_FAILURE.search(text)

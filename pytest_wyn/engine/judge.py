@@ -80,7 +80,7 @@ def _memory_hint(run: Completed) -> str:
 
 
 def output_lines(run: Completed) -> list[str]:
-    return strip_ansi(run.text).splitlines()
+    return formats.lines_of(strip_ansi(run.text))
 
 
 def cut_note(run: Completed) -> list[str]:
@@ -200,7 +200,7 @@ def judge_blocks(spec: Spec, run: Completed, timeout: float, source: str = "") -
     that disagrees) fails visibly instead of being dropped.
     """
     blocks = spec.blocks
-    lines = run.text.splitlines()
+    lines = formats.lines_of(run.text)
     last = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].strip()), None)
     summary = formats.runner_summary(lines[last]) if last is not None else None
     reported: list[tuple[bool, list[str], str]] = []  # per block, in order: passed, its output, the name printed

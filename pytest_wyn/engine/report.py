@@ -13,7 +13,7 @@ def source_excerpt(lines: list[str], first: int, last: int, mark: int | None = N
     width = len(str(last))
     for n in range(max(first, 1), last + 1):
         pointer = ">" if n == mark else " "
-        out.append(f"{pointer} {n:>{width}} | {lines[n - 1]}")
+        out.append(f"{pointer} {n:>{width}} | {lines[n - 1]}".replace("\r", "\u240d"))  # a lone CR, shown
     return out
 
 
@@ -23,7 +23,7 @@ def expect_comparison(expected: list[tuple[int, str]], actual: list[str]) -> tup
     table = []
     for i, (line_no, want) in enumerate(expected):
         got = actual[i] if i < len(actual) else None
-        same = got is not None and got.rstrip() == want.rstrip()
+        same = got is not None and got.rstrip(" \t") == want.rstrip(" \t")
         where = f"output line {i + 1} (EXPECT at line {line_no})"
         if same:
             table.append(f"  {where}: {want!r}")

@@ -209,6 +209,7 @@ class FileRun:
             values = update.blessable_lines(run, spec)
             if spec.is_block_file:
                 values = values[: len(spec.expects)]  # the runner's own lines are not pinned: the author's count
+            update.check_removals(spec, values, mode)
             exit_status = None if spec.is_block_file else run.returncode
             if build.source_digest != self.source_digest:
                 raise update.Refused("the file changed between collection and compiling; run again")

@@ -199,7 +199,11 @@ def _file_kind(mode: int) -> str:
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 text with CRLF folded; a clear SpecError for anything else."""
+    """UTF-8 text with CRLF folded; a clear SpecError for anything else.
+
+    A lone CR stays: for Wyn it does not end a line (nor a `//` comment), so a
+    file with CR-only line ends is one line, read as Wyn reads it.
+    """
     if b"\0" in data:
         line = data.count(b"\n", 0, data.index(b"\0")) + 1
         raise SpecError("this is not a text file (it contains NUL bytes)", line)
@@ -210,7 +214,7 @@ def decode(data: bytes) -> str:
         raise SpecError(f"the file is not valid UTF-8 (byte {exc.start}: {data[exc.start]:#04x})", line) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\r\n", "\n")
 
 
 def parse(text: str) -> Spec:

@@ -16,12 +16,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .formats import crash_name, locate_panic, strip_ansi
+from .formats import crash_name, lines_of, locate_panic, strip_ansi
 from .process import Completed
 from .spec import Spec
 
 MAX_EXPECT_LINES = 200  # more output than this is not pinned by EXPECT lines: write them yourself
-# What a `//` comment line cannot hold, and what Python's splitlines (the judge's) would split on.
+# What a `//` comment line should not hold: control characters (a lone CR among them, which an editor
+# may take for a line end although Wyn does not) and the separators some editors break lines at.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")
 # `// EXPECT: value` as written: what comes before the value is kept (indentation, code, comment style).
 _EXPECT_AT = re.compile(r"//[ \t]*EXPECT:[ ]?")
@@ -77,9 +78,7 @@ def blessable_lines(run: Completed, spec: Spec) -> list[str]:
             f"the program exited {run.returncode}; a failing run is not pinned (add // EXPECT_EXIT: "
             f"{run.returncode} if that status is what it should do)"
         )
-    lines = text.replace("\r\n", "\n").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
+    lines = lines_of(text)  # as the judge reads them: only LF ends a line
     for number, line in enumerate(lines, 1):
         bad = _CONTROL.search(line.replace("\t", " "))
         if bad is not None:
@@ -89,11 +88,15 @@ def blessable_lines(run: Completed, spec: Spec) -> list[str]:
     return [line.rstrip() for line in lines]
 
 
-_LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
+_LINE = re.compile(r"([^\n]*?)(\r\n|\n|\Z)")
 
 
 def _split(text: str) -> list[tuple[str, str]]:
-    """(content, line end) pairs, ends as written: lines are numbered as spec.decode numbers them."""
+    """(content, line end) pairs, ends as written: lines are numbered as spec.decode numbers them.
+
+    Only LF (or CRLF) ends a line, as for Wyn's lexer: a lone CR does not end a
+    `//` comment, so a file with CR-only line ends is one long line here too.
+    """
     pairs = [(m.group(1), m.group(2)) for m in _LINE.finditer(text)]
     if pairs and pairs[-1] == ("", ""):
         pairs.pop()
@@ -106,6 +109,11 @@ _PURE_EXPECT = re.compile(r"[ \t]*//[ \t]*EXPECT:[^\n]*")
 
 def _check_rewritable(spec: Spec, line_no: int, line: str, values: list[str]) -> None:
     """Refused unless the EXPECT line can be rewritten without touching anything else."""
+    if "\r" in line:
+        raise Refused(
+            f"line {line_no} holds a lone carriage return (CR), which does not end a line for Wyn: the `//` "
+            "comment runs on past it, so rewriting it could delete code (convert the file to LF line ends)"
+        )
     if not _PURE_EXPECT.fullmatch(line):
         raise Refused(
             f"line {line_no} holds code besides its // EXPECT: comment; --wyn-update rewrites only lines "
@@ -127,7 +135,8 @@ def rewrite(text: str, spec: Spec, values: list[str], exit_status: int | None) -
     surplus ones removed, missing ones added after the last (with its
     indentation); with no EXPECT line at all, the block goes at the end.
     """
-    lines = _split(text)
+    bom = "\ufeff" if text.startswith("\ufeff") else ""  # kept as written; spec.decode reads past it
+    lines = _split(text[len(bom) :])
     newline = next((end for _, end in lines if end), "\n")
     expects = spec.expects
     written = 0
@@ -169,7 +178,29 @@ def rewrite(text: str, spec: Spec, values: list[str], exit_status: int | None) -
             out += newline
         out += (newline if out.strip() else "") + "".join("// EXPECT: " + v + newline for v in extra)
         written += len(extra)
-    return out, written
+    return bom + out, written
+
+
+def check_removals(spec: Spec, values: list[str], mode: str) -> None:
+    """Refused when the rewrite would remove EXPECT lines it may not.
+
+    Removing every EXPECT line would silently turn an output test into a program
+    test that passes whatever it prints later: never. Removing some (the program
+    now prints fewer lines) only when asked, with ``--wyn-update=all``.
+    """
+    have = len(spec.expects)
+    if not have or len(values) >= have:
+        return
+    if not values:
+        raise Refused(
+            f"the program printed nothing: that would remove all {have} EXPECT line(s), and the file would "
+            "become a program test that passes whatever it prints; fix the program, or remove them by hand"
+        )
+    if mode != "all":
+        raise Refused(
+            f"the program printed {len(values)} line(s) for the file's {have} EXPECT line(s); "
+            "--wyn-update=all removes the surplus ones"
+        )
 
 
 def digest(data: bytes) -> str:

@@ -142,3 +142,36 @@ def test_the_option_is_a_switch_that_never_takes_the_next_argument(wyn: WynProje
     result = wyn.run("--wyn-update=expect", "tests/test_y.wyn")
     result.assert_outcomes(passed=1)
     assert (wyn.path / "tests/test_y.wyn").read_text() == 'println("new")\n// EXPECT: new\n'
+
+
+def test_an_update_never_removes_every_expect_line(wyn: WynProject) -> None:
+    """A program that prints nothing would leave a program test passing whatever it prints later."""
+    body = '// EXPECT: one\n// EXPECT: two\nlet x = 1\n'
+    wyn.write("test_silent.wyn", body)
+    for mode in ("--wyn-update", "--wyn-update=all"):
+        result = wyn.run(mode)
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(
+            ["*not updated by --wyn-update: the program printed nothing: that would remove all 2 EXPECT line(s)*"]
+        )
+        assert (wyn.path / "test_silent.wyn").read_text() == body
+        assert "updated 1 file(s)" not in result.stdout.str()
+
+
+def test_surplus_expect_lines_are_removed_only_when_asked_and_never_the_last(wyn: WynProject) -> None:
+    body = 'println("one")\n// EXPECT: uno\n// EXPECT: dos\n// EXPECT: tres\n'
+    wyn.write("test_fewer.wyn", body)
+    result = wyn.run("--wyn-update")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the program printed 1 line(s) for the file's 3 EXPECT line(s); --wyn-update=all*"])
+    assert (wyn.path / "test_fewer.wyn").read_text() == body
+    wyn.run("--wyn-update=all").assert_outcomes(passed=1)
+    assert (wyn.path / "test_fewer.wyn").read_text() == 'println("one")\n// EXPECT: one\n'
+
+
+def test_a_file_starting_with_a_byte_order_mark_is_updated_and_keeps_it(wyn: WynProject) -> None:
+    path = wyn.path / "test_bom.wyn"
+    path.write_bytes(b'\xef\xbb\xbf// EXPECT: old\nprintln("new")\n')
+    wyn.run("--wyn-update").assert_outcomes(passed=1)
+    assert path.read_bytes() == b'\xef\xbb\xbf// EXPECT: new\nprintln("new")\n'
+    wyn.run().assert_outcomes(passed=1)

@@ -72,7 +72,7 @@ class Compiler:
             if key not in self.notfound:
                 self.notfound.append(key)
             return None
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8", newline="") as f:  # as Wyn reads: a lone CR ends no line
             mod = Module(key.replace("/", "__"), path, lex(f.read()))
         self.modules[key] = mod
         self.scan(mod)

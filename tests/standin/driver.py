@@ -30,8 +30,8 @@ def find_cc() -> str | None:
 
 
 def source_line(src: str, line: int) -> str:
-    lines = src.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else ""
+    lines = src.split("\n")
+    return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
 
 
 def report(err: WynError, path: str, src: str) -> None:
@@ -88,7 +88,7 @@ def build(path: str, out: str | None, release: bool, check_only: bool) -> int:
     mode = os.environ.get("WYN_STANDIN_CRASH", "")
     misbehave(mode)
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8", newline="") as f:  # as Wyn reads: a lone CR ends no line
             src = f.read()
     except (OSError, UnicodeDecodeError) as exc:
         sys.stderr.write(f"{RED}Error:{RESET} Could not read file '{path}': {exc}\n")

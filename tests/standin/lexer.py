@@ -38,6 +38,8 @@ class Tok(NamedTuple):
 def lex(src: str) -> list[Tok]:
     toks: list[Tok] = []
     pos, line, line_start = 0, 1, 0
+    if src.startswith("\ufeff"):  # Wyn's lexer skips a UTF-8 byte order mark (src/lexer.c)
+        pos = line_start = 1
     while pos < len(src):
         m = TOKEN_RE.match(src, pos)
         if not m:
