@@ -19,7 +19,7 @@ from .engine.cache import CacheDirError, Store
 from .engine.compiling import shared_lock_dir, sweep_run_dirs
 from .engine.process import sweep
 from .engine.record import InFlight, Record
-from .engine.remote.tier import RemoteCache, RemoteStats
+from .engine.remote.tier import RemoteCache, RemoteStats, local_trust
 from .engine.runahead import RunAhead
 from .engine.settings import Settings
 from .engine.toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
@@ -60,6 +60,7 @@ class WynSession:
                 self.lock_dir,
                 self.remote,
                 self.remote_mark,
+                local_trust(self.settings.remote),
             )
         return self._builder
 

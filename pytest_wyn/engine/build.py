@@ -17,6 +17,7 @@ from .cache import CorruptEntry, Entry, EntryMeta, Store, UnsafeEntry, copy_veri
 from .compiling import BuildResult, Compiler, new_run_dir
 from .hostpaths import executable_name, wyn_path
 from .key import KeyInputs, compute_key, keyed
+from .remote.signing import TrustedKeys
 from .remote.tier import RemoteCache
 from .settings import Settings
 from .spec import SpecError, read_source
@@ -37,6 +38,11 @@ class BuildStats:
             mine = getattr(self, name)
             setattr(self, name, mine + type(mine)(value))
 
+UNTRUSTED_LOCAL = (
+    "cache entries fetched from the remote cache under a key that is no longer trusted (or is revoked) "
+    "are not used: those files are compiled again"
+)
+
 
 class Builder:
     """Per-process: builds files with one toolchain, command and store."""
@@ -51,11 +57,13 @@ class Builder:
         lock_dir: Path | None = None,
         remote: RemoteCache | None = None,
         remote_mark: str = "",
+        trust: TrustedKeys | None = None,
     ) -> None:
         self.rootdir = rootdir
         self.store = store
         self.remote = remote if store is not None else None  # the shared tier feeds the local store
         self.remote_mark = remote_mark  # EntryMeta.origin of the entries this session fetched
+        self.trust = trust or TrustedKeys((), frozenset())  # whose fetched entries the local cache still serves
         self.compiler = Compiler(toolchain, command, rootdir, settings, lock_dir)
         self.key_inputs = KeyInputs.current(toolchain, command, rootdir)
         self.run_dir = new_run_dir()
@@ -159,6 +167,9 @@ class Builder:
             return None
         if entry is None:
             return None
+        if entry.meta.from_remote and not self.trust.still_trusts(entry.meta.signer):
+            warnings += self._once([UNTRUSTED_LOCAL])
+            return None  # compiled again here, and the entry replaced
         try:
             result = self._from_entry(entry, source)
         except UnsafeEntry:
@@ -176,8 +187,8 @@ class Builder:
                 self.hits += 1
                 self.saved_seconds += entry.meta.compile_seconds
         result.remote = bool(self.remote_mark) and entry.meta.origin == self.remote_mark
-        if self.remote is not None and not result.remote:
-            self.remote.offer(key)  # a writer shares what the remote may lack
+        if self.remote is not None and not entry.meta.from_remote:
+            self.remote.offer(key)  # a writer shares what it compiled and the remote may lack
         result.warnings[:0] = warnings
         return result
 

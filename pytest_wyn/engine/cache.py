@@ -45,6 +45,12 @@ class EntryMeta:
     binary_sha256: str = ""
     created: float = 0.0
     origin: str = ""  # "remote:<session mark>" when fetched from the shared cache
+    signer: str = ""  # fetched from the shared cache: the hex Ed25519 key that signed it (trust can be withdrawn)
+
+    @property
+    def from_remote(self) -> bool:
+        """Fetched, not compiled here: never uploaded again, and served only while its signer is trusted."""
+        return self.origin.startswith("remote:") or bool(self.signer)
 
 
 @dataclass(frozen=True)

@@ -259,6 +259,35 @@ def test_entries_from_an_untrusted_or_revoked_signer_are_rejected(remote: Remote
     assert f"5 rejected (5 {reason})" in proc.stdout
 
 
+def test_a_writer_never_re_signs_what_it_fetched_and_a_revoked_signer_is_a_local_miss(
+    remote: Remote, dav: Server, tmp_path: Path
+) -> None:
+    """Issue 28.3: entries fetched under a key keep that key; revoking it reaches the local cache too."""
+    expected = baseline(remote)
+    remote.use(dav.url, trusted=[remote.other_public], write=True, key=remote.other_key)  # another writer fills it
+    remote.wyn.run().assert_outcomes(**OUTCOMES)
+    data = tmp_path / "wsgidav" / "data"
+    signed_by_other = {p.name: p.read_bytes() for p in objects(data, "ac")}
+    assert len(signed_by_other) == 5
+    remote.monkeypatch.setenv("PYTEST_WYN_CACHE_DIR", str(tmp_path / "writer-cache"))  # this writer's own machine
+    remote.use(dav.url, trusted=[remote.public, remote.other_public], write=True)
+    before = len(remote.wyn.compiles())
+    for _ in range(2):  # the session that fetched them, and a later one that finds them in its local cache
+        result = remote.wyn.run("-rA", "-p", "no:randomly")
+        assert verdicts(result.stdout.str()) == expected
+        assert "uploaded" not in result.stdout.str()
+    assert len(remote.wyn.compiles()) == before
+    assert {p.name: p.read_bytes() for p in objects(data, "ac")} == signed_by_other
+    metas = [json.loads(m.read_text()) for m in (tmp_path / "writer-cache" / "entries").glob("*/*/meta.json")]
+    assert sorted(m["signer"] for m in metas) == [base64.b64decode(remote.other_public.split()[1])[-32:].hex()] * 5
+    remote.use(dav.url, trusted=[remote.public, f"@revoked {remote.other_public}"], write=True)
+    result = remote.wyn.run("-rA", "-p", "no:randomly")
+    assert verdicts(result.stdout.str()) == expected
+    assert len(remote.wyn.compiles()) == before + 5  # misses locally too: compiled here, by this writer
+    result.stdout.fnmatch_lines(["*signed by a revoked key*", "*5 uploaded*"])
+    assert "under a key that is no longer trusted (or is revoked)" in result.stdout.str()
+
+
 def test_an_entry_signed_for_another_key_is_rejected(remote: Remote, dav: Server, tmp_path: Path) -> None:
     """A valid signed manifest copied to another file's name (a replay) is refused."""
     remote.fill(dav.url)

@@ -87,6 +87,14 @@ class TrustedKeys:
                 trusted.append(parse_public_line(text))
         return cls(tuple(k for k in trusted if k.raw not in revoked), frozenset(revoked))
 
+    def still_trusts(self, signer_hex: str) -> bool:
+        """Whether a local entry fetched under this signer may still be served (no signature check: done then)."""
+        try:
+            raw = bytes.fromhex(signer_hex)
+        except ValueError:
+            return False
+        return raw not in self.revoked and any(k.raw == raw for k in self.trusted)
+
     def judge(self, signer: bytes, message: bytes, signature: bytes) -> str:
         """ "" when a trusted key signed message; else why not (a rejection reason)."""
         if signer in self.revoked:

@@ -72,6 +72,24 @@ class RemoteStats:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Verified:
+    """A manifest whose signature checked out, and the key that made it (kept with the local entry)."""
+
+    manifest: Manifest
+    signer: bytes
+
+
+def local_trust(config: RemoteConfig | None) -> TrustedKeys:
+    """The keys whose fetched entries the local cache may still serve: none without a (readable) remote setting."""
+    if config is None:
+        return TrustedKeys((), frozenset())
+    try:
+        return TrustedKeys.parse(list(config.trusted_keys))
+    except ValueError:
+        return TrustedKeys((), frozenset())
+
+
 def open_backend(config: RemoteConfig) -> Backend:
     if config.url.startswith(("redis://", "rediss://", "unix://")):
         from .redisstore import RedisBackend
@@ -107,7 +125,7 @@ class RemoteCache:
         self._offered: set[str] = set()
         self._looked: set[str] = set()  # keys looked up once this session: a miss is not asked again
         self._arriving: dict[str, Future[bool]] = {}  # fetched ahead: content on its way
-        self._manifests: dict[str, Manifest] = {}  # their verified manifests
+        self._manifests: dict[str, Verified] = {}  # their verified manifests
         self._pool: ThreadPoolExecutor | None = None
         self._started: float | None = None
         self._queue: queue.Queue[str | None] = queue.Queue(UPLOAD_QUEUE)
@@ -242,7 +260,7 @@ class RemoteCache:
         manifest = self._manifest_of(key)
         return manifest is not None and self._arrive(key, manifest, locked)
 
-    def _manifest_of(self, key: str) -> Manifest | None:
+    def _manifest_of(self, key: str) -> Verified | None:
         """The key's verified manifest, asked once per session; None: a miss (or rejected, or the remote off)."""
         if not (self.on and self.reads):
             return None
@@ -259,9 +277,10 @@ class RemoteCache:
             return None
         return None if stored is None else self._verified(stored, key)
 
-    def _arrive(self, key: str, manifest: Manifest, replace: bool) -> bool:
+    def _arrive(self, key: str, verified: Verified, replace: bool) -> bool:
         """Fetch and check the content a manifest names, then publish the entry locally."""
         backend = self.backend
+        manifest = verified.manifest
         try:
             content = b""
             if manifest.result.status == "ok":
@@ -274,7 +293,7 @@ class RemoteCache:
                     self._reject("its content does not match its digest")
                     return False
                 content = got
-            self._publish(key, manifest, content, replace)
+            self._publish(key, verified, content, replace)
         except FileExistsError:
             pass  # another process published it first: theirs is as good
         except RemoteError:
@@ -290,7 +309,7 @@ class RemoteCache:
         if self._started is not None:
             self.stats.fetch_seconds = max(self.stats.fetch_seconds, time.monotonic() - self._started)
 
-    def _verified(self, stored: bytes, key: str) -> Manifest | None:
+    def _verified(self, stored: bytes, key: str) -> Verified | None:
         if len(stored) > MAX_MANIFEST:
             self._reject("not a manifest")
             return None
@@ -315,12 +334,14 @@ class RemoteCache:
         ):
             self._reject("not a manifest")
             return None
-        return manifest
+        return Verified(manifest, opened.signer)
 
-    def _publish(self, key: str, manifest: Manifest, content: bytes, replace: bool) -> None:
+    def _publish(self, key: str, verified: Verified, content: bytes, replace: bool) -> None:
+        manifest = verified.manifest
         result = manifest.result
         meta = EntryMeta(result.status, result.compile_seconds, result.returncode, result.diagnostics)
         meta.origin = self.mark
+        meta.signer = verified.signer.hex()
         staged = self.store.new_staging_dir()
         try:
             if result.status == "ok":
@@ -369,8 +390,8 @@ class RemoteCache:
         backend, signer = self.backend, self.signer
         assert backend is not None and signer is not None
         entry = self.store.lookup(key)
-        if entry is None or entry.meta.origin == self.mark:
-            return
+        if entry is None or entry.meta.from_remote:
+            return  # only what this machine compiled itself is signed by it
         meta = entry.meta
         content = b""
         if meta.status == "ok":
