@@ -288,6 +288,8 @@ def remote_line(stats: RemoteStats) -> str:
         parts.append(f"{rejected} rejected ({why})")
     if stats.uploaded:
         parts.append(f"{stats.uploaded} uploaded")
+    if stats.upload_failed:
+        parts.append(f"{stats.upload_failed} upload(s) failed")
     return f"remote cache: {', '.join(parts)}" if parts else ""
 
 
@@ -300,6 +302,11 @@ def remote_notices(stats: RemoteStats) -> list[str]:
         said.append(
             f"{rejected} entr{'y' if rejected == 1 else 'ies'} of the remote cache rejected ({why}); "
             "they were compiled here instead"
+        )
+    if stats.upload_failed:
+        said.append(
+            f"{stats.upload_failed} upload(s) to the remote cache failed (the last: {stats.upload_problem}); "
+            "the shared cache is not being filled"
         )
     return said
 

@@ -91,6 +91,7 @@ class WorkerPayload:
     lock_dir: str  # "" when build locks are off
     remote_mark: str = ""
     remote_off: str = ""  # the controller found the shared cache unusable: workers do not try it again
+    remote_asked: tuple[str, ...] = ()  # keys the controller asked the remote for already: not asked again
 
     def serialized(self) -> dict[str, Any]:
         return {**asdict(self), "toolchain": self.toolchain.to_json()}
@@ -104,6 +105,7 @@ class WorkerPayload:
             data["lock_dir"],
             data.get("remote_mark", ""),
             data.get("remote_off", ""),
+            tuple(data.get("remote_asked", ())),
         )
 
 
@@ -148,6 +150,7 @@ def payload(session: WynSession) -> WorkerPayload | None:
         str(session.lock_dir or ""),
         session.remote_mark,
         session.remote.off if session.remote is not None else "",
+        session.remote.asked() if session.remote is not None else (),
     )
 
 
@@ -162,6 +165,7 @@ def _from_payload(session: WynSession, data: WorkerPayload) -> None:
     if session.store is not None and opts.remote is not None and data.remote_mark:
         session.remote = RemoteCache(opts.remote, session.store, data.remote_mark, data.remote_off)
         session.remote.stats.notices.clear()  # the controller has said it already
+        session.remote.asked_already(data.remote_asked)
 
 
 def _open_store(session: WynSession) -> None:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -165,7 +165,12 @@ class FaultServer:
 
     ok: a working store in memory; 500: every request fails; truncated: a GET
     reply promises more bytes than it sends; put401: reads work, writes are
-    refused; silent: connections are accepted and never answered.
+    refused; silent: connections are accepted and never answered. Hostile
+    readers' servers: nested (every GET of an ``ac/`` name is 200 KB of ``[``);
+    endless (every GET is a chunked body that never ends); endless-content
+    (manifests as stored, content endless); drip (a GET's reply is sent one byte
+    every half second); put409 (every PUT 409, as a WebDAV server whose folders
+    are missing, and no MKCOL).
     """
 
     def __init__(self, mode: str = "ok") -> None:
@@ -173,6 +178,7 @@ class FaultServer:
         self.objects: dict[str, bytes] = {}
         self.requests: list[str] = []
         self.silent_sockets: list[socket.socket] = []
+        self.delay = 0.0  # seconds each GET waits before it is answered
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -201,12 +207,16 @@ class FaultServer:
                     return
                 name = self.path.lstrip("/")
                 if self.command == "PUT":
-                    if server.mode == "put401":
-                        self._reply(401, b"no")
+                    if server.mode in ("put401", "put409"):
+                        self._reply(401 if server.mode == "put401" else 409, b"no")
                         return
                     server.objects[name] = data
                     self._reply(201)
                     return
+                if self.command == "GET" and self._hostile(name):
+                    return
+                if self.command == "GET" and server.delay:
+                    time.sleep(server.delay)
                 body = server.objects.get(name)
                 if body is None:
                     self._reply(404, b"missing")
@@ -215,6 +225,35 @@ class FaultServer:
                     self.close_connection = True
                 else:
                     self._reply(200, body)
+
+            def _hostile(self, name: str) -> bool:
+                """Misbehave as the mode says (True), within 60 s and until the reader hangs up."""
+                mode, stored = server.mode, server.objects.get(name)
+                if mode == "nested" and name.startswith("ac/"):
+                    self._reply(200, b"[" * 200_000)
+                elif mode == "endless" or (mode == "endless-content" and name.startswith("cas/")):
+                    self.send_response(200)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    chunk = b"%x\r\n%s\r\n" % (1 << 16, b"x" * (1 << 16))
+                    self._keep_sending(lambda: self.wfile.write(chunk))
+                elif mode == "drip" and stored is not None:
+                    reply = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(stored), stored)
+                    left = iter(reply)
+                    self._keep_sending(lambda: (time.sleep(0.5), self.wfile.write(bytes([next(left)]))))
+                else:
+                    return False
+                self.close_connection = True
+                return True
+
+            def _keep_sending(self, send: Callable[[], object]) -> None:
+                end = time.monotonic() + 60
+                try:
+                    while time.monotonic() < end:
+                        send()
+                        self.wfile.flush()
+                except (OSError, StopIteration):
+                    pass
 
             do_GET = do_HEAD = do_PUT = _serve
 

@@ -70,8 +70,14 @@ class Remote:
         result.assert_outcomes(**OUTCOMES)
         return result
 
-    def machine_b(self, *args: str, trusted: list[str] | None = None) -> tuple[subprocess.CompletedProcess[str], Path]:
-        """A copy of the project elsewhere, with an empty local cache, reading the remote."""
+    def machine_b(
+        self, *args: str, trusted: list[str] | None = None, seconds: float = 120
+    ) -> tuple[subprocess.CompletedProcess[str], Path]:
+        """A copy of the project elsewhere, with an empty local cache, reading the remote.
+
+        Under a memory cap and a time limit (issue 28): a reader that a hostile
+        server could make grow or wait without end fails its test, not the machine.
+        """
         url = os.environ["PYTEST_WYN_REMOTE_CACHE"]
         self.use(url, trusted=trusted)
         where = self.tmp / f"machine-b-{len(list(self.tmp.glob('machine-b-*')))}"
@@ -81,8 +87,21 @@ class Remote:
         env["WYN_STANDIN_COUNT_FILE"] = str(counter)
         argv = [sys.executable, "-m", "pytest", "-p", "no:randomly", "-o", "junit_family=xunit1"]
         argv += ["--junitxml", str(where / "report.xml"), "-rA", *args]
-        proc = subprocess.run(argv, cwd=where, env=env, capture_output=True, text=True, timeout=300)
+        env["MALLOC_ARENA_MAX"] = "2"  # threads' malloc arenas would count against the address-space cap
+        proc = subprocess.run(
+            argv, cwd=where, env=env, capture_output=True, text=True, timeout=seconds, preexec_fn=memory_cap
+        )
         return proc, counter
+
+
+READER_MEMORY = 2 << 30  # bytes of address space a reading session may use (a pytest session needs about 0.3 GiB)
+
+
+def memory_cap() -> None:
+    """In the child, before exec: cap its address space (each xdist worker inherits the cap)."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (READER_MEMORY, READER_MEMORY))
 
 
 def compiles(counter: Path) -> list[str]:
@@ -317,11 +336,57 @@ def test_a_server_that_never_answers_costs_one_timeout(remote: Remote) -> None:
     try:
         expected = baseline(remote)
         remote.use(server.url)
-        result = remote.wyn.run("-rA", "-p", "no:randomly")
-        assert verdicts(result.stdout.str()) == expected
-        out = result.stdout.str()
-        assert out.count("did not answer within 1 s") == 1
+        proc, _ = remote.machine_b("-n", "0", seconds=60)
+        assert verdicts(proc.stdout) == expected
+        assert proc.stdout.count("did not complete a request within 1 s") == 1
         assert len(server.requests) <= 8  # the fetch threads asked once each at most, then the remote was off
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("mode", "told"),
+    [
+        ("nested", "5 rejected (5 not a manifest (over 64 KiB))"),
+        ("endless", "5 rejected (5 not a manifest (over 64 KiB))"),
+        ("endless-content", "rejected (4 its content is larger than its signed size)"),
+        ("drip", "did not complete a request within 1 s (connecting, the headers and the body together)"),
+    ],
+)
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_hostile_server_costs_a_reader_bounded_memory_and_time(
+    remote: Remote, mode: str, told: str, workers: str
+) -> None:
+    """Issue 28.4-6: deep nesting crashed readers, an endless body took 23 GB, a drip held the session."""
+    server = FaultServer()
+    try:
+        expected = baseline(remote)
+        remote.fill(server.url)
+        server.mode = mode
+        proc, counter = remote.machine_b("-n", workers, seconds=90)  # under the memory cap (machine_b)
+        assert "INTERNALERROR" not in proc.stdout + proc.stderr
+        assert verdicts(proc.stdout) == expected
+        assert told in proc.stdout
+        # The compile error's entry has no content to send: it is fetched whole even from the endless-content server.
+        assert len(compiles(counter)) == (4 if mode == "endless-content" else 5)
+    finally:
+        server.stop()
+
+
+def test_a_slow_server_costs_at_most_the_fetch_ahead_budget(remote: Remote) -> None:
+    """Every reply just inside the timeout, one after another: fetching ahead stops at 3 timeouts in all."""
+    server = FaultServer()
+    try:
+        for n in range(40):
+            remote.wyn.write(f"test_more{n}.wyn", f'println("{n}")\n// EXPECT: {n}\n')
+        remote.use(server.url, write=True)
+        remote.wyn.run().assert_outcomes(passed=43, failed=3)
+        server.delay = 0.8
+        proc, counter = remote.machine_b("-n", "0", seconds=90)
+        assert "fetching ahead did not finish within 3 s" in proc.stdout
+        assert proc.stdout.count("this session goes on with the local cache only") == 1
+        assert len(compiles(counter)) > 0
+        assert "3 failed, 43 passed" in proc.stdout
     finally:
         server.stop()
 
@@ -338,6 +403,31 @@ def test_server_errors_turn_the_remote_off_after_three_in_a_row(remote: Remote, 
         why = "HTTP 500" if mode == "500" else "the reply was cut short"
         assert "the remote cache is off after 3 errors in a row" in proc.stdout
         assert why in proc.stdout
+    finally:
+        server.stop()
+
+
+def test_a_writer_makes_the_base_folders_on_a_fresh_webdav_server(remote: Remote, dav: Server, tmp_path: Path) -> None:
+    """Issue 28.7: PUT answered 409 and MKCOL never made the URL's own folders: nothing was ever uploaded."""
+    url = dav.url.rstrip("/") + "/team/wyn"
+    remote.fill(url).stdout.fnmatch_lines(["remote cache: *, 5 uploaded"])
+    assert len(objects(tmp_path / "wsgidav" / "data" / "team" / "wyn", "ac")) == 5
+    proc, counter = remote.machine_b()
+    assert "5 of 5 file(s) missing here fetched" in proc.stdout
+    assert compiles(counter) == []
+
+
+def test_failed_uploads_are_counted_and_said_once(remote: Remote) -> None:
+    server = FaultServer("put409")
+    try:
+        remote.use(server.url, write=True)
+        result = remote.wyn.run("-n0")
+        result.assert_outcomes(**OUTCOMES)
+        out = result.stdout.str()
+        assert "upload(s) failed" in out.split("remote cache:")[-1].splitlines()[0]
+        assert out.count("upload(s) to the remote cache failed (the last: PUT cas/") == 1
+        assert "HTTP 409" in out
+        assert "the shared cache is not being filled" in out
     finally:
         server.stop()
 

@@ -11,7 +11,7 @@ from servers import make_key
 
 from pytest_wyn.engine.cache import EntryMeta, Store
 from pytest_wyn.engine.remote.config import RemoteConfig
-from pytest_wyn.engine.remote.errors import RemoteDown, RemoteError, WriteRefused
+from pytest_wyn.engine.remote.errors import RemoteDown, RemoteError, TooBig, WriteRefused
 from pytest_wyn.engine.remote.manifest import FORMAT, Manifest, Result, envelope, namespace, remote_name
 from pytest_wyn.engine.remote.signing import Signer, TrustedKeys, parse_public_line, ssh_line
 from pytest_wyn.engine.remote.tier import ERRORS_IN_A_ROW, RemoteCache
@@ -36,9 +36,12 @@ class MemoryBackend:
         if self.fail is not None:
             raise self.fail
 
-    def get(self, name: str) -> bytes | None:
+    def get(self, name: str, cap: int) -> bytes | None:
         self._check(f"get {name}")
-        return self.objects.get(name)
+        found = self.objects.get(name)
+        if found is not None and len(found) > cap:
+            raise TooBig(f"{len(found)} > {cap}")
+        return found
 
     def has(self, name: str) -> bool:
         self._check(f"has {name}")
@@ -246,7 +249,38 @@ def test_envelope_is_what_the_reader_opens(keys: tuple[Path, str]) -> None:
 
     signer = Signer.from_file(keys[0])
     manifest = Manifest(FORMAT, namespace(), "k", "", 0, Result("failed", 0.1, 1, "x"))
-    opened = open_envelope(envelope(manifest, signer.public, signer.sign(manifest.signed_bytes())))
+    opened = open_envelope(envelope(manifest, signer.public, signer.sign(manifest.signed_bytes())), 1 << 16)
     assert opened is not None and opened.message == manifest.signed_bytes()
-    assert open_envelope(b"not json") is None
-    assert open_envelope(b'{"manifest": "e30=", "signer": "", "signature": ""}') is None
+    assert open_envelope(b'{"manifest": "e30=", "signer": "", "signature": ""}', 1 << 16) is None
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"not json", "not JSON of ours"),
+        (b"[" * 200_000, "over 64 KiB"),
+        (b"[" * 60_000, "nested over 4 levels"),
+        (b'{"a": ' * 20 + b"1" + b"}" * 20, "nested over 4 levels"),
+        (b'["manifest"]', "not JSON of ours"),
+        (b'{"manifest": "[[[[[[[[[[", "signer": "e30=", "signature": "e30="}', "not JSON of ours"),
+    ],
+)
+def test_a_hostile_envelope_is_refused_before_any_parser_recurses(data: bytes, why: str) -> None:
+    """Issue 28.4: 200 KB of `[` crashed every reader with RecursionError."""
+    from pytest_wyn.engine.remote.manifest import open_envelope
+
+    with pytest.raises(ValueError, match=why):
+        open_envelope(data, 64 << 10)
+
+
+def test_a_deeply_nested_ac_object_is_a_rejected_entry(tmp_path: Path) -> None:
+    backend = MemoryBackend()
+    store = Store(tmp_path / "cache")
+    store.prepare()
+    trusted = make_key(tmp_path / "k", "ci")
+    remote = RemoteCache(RemoteConfig("memory://", trusted_keys=(trusted,)), store, "remote:x", backend=backend)
+    backend.objects[f"ac/{remote_name(namespace(), 'k1')}"] = b"[" * 50_000
+    backend.objects[f"ac/{remote_name(namespace(), 'k2')}"] = b"[" * 200_000
+    assert remote.fetch_many(["k1", "k2"]) == set()
+    assert remote.stats.rejected == {"not a manifest (nested over 4 levels)": 1, "not a manifest (over 64 KiB)": 1}
+    assert remote.on

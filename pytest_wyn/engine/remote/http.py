@@ -2,21 +2,30 @@
 
 Standard library only, one kept-alive connection per thread, so nginx (WebDAV
 ``PUT``), Apache, wsgidav, Artifactory and bazel-remote all serve. A WebDAV
-server answers 409 to a ``PUT`` into a missing folder: that folder is made
-once (``MKCOL``) and the ``PUT`` tried again.
+server answers 409 to a ``PUT`` into a missing folder: the missing folders,
+the base URL's own included, are made (``MKCOL``) and the ``PUT`` tried again.
+
+A server is not trusted to end what it sends: every body is read in chunks
+against the caller's cap, and every request has one total deadline (connect,
+headers and body together), so a server that drips bytes or never ends a body
+costs a bounded time and memory.
 """
 
 from __future__ import annotations
 
 import base64
 import http.client
+import socket
 import threading
+import time
 import urllib.parse
 
-from .errors import RemoteDown, RemoteError, WriteRefused
+from .errors import RemoteDown, RemoteError, TooBig, WriteRefused
 
 CONNECT_TIMEOUT = 1.0
-MAX_BODY = 1 << 30
+REPLY_CAP = 64 << 10  # what a PUT, HEAD or MKCOL reply may carry
+MIN_RATE = 1 << 20  # bytes a second a large body is given beyond the timeout
+CHUNK = 64 << 10
 
 
 class HttpBackend:
@@ -42,13 +51,13 @@ class HttpBackend:
         self._lock = threading.Lock()
         self._all: list[http.client.HTTPConnection] = []
 
-    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
+    def _connection(self, deadline: float) -> tuple[http.client.HTTPConnection, bool]:
         """This thread's connection, and whether it was used before (it may have gone stale)."""
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
         if conn is not None and conn.sock is not None:
             return conn, True
         kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-        conn = kind(self.host, self.port, timeout=CONNECT_TIMEOUT)
+        conn = kind(self.host, self.port, timeout=max(min(CONNECT_TIMEOUT, deadline - time.monotonic()), 0.001))
         try:
             conn.connect()
         except (OSError, http.client.HTTPException) as exc:
@@ -67,38 +76,52 @@ class HttpBackend:
             conn.close()
         self._local.conn = None
 
-    def request(self, method: str, name: str, body: bytes | None = None) -> tuple[int, bytes]:
-        """One request on this thread's connection; a stale kept-alive connection is replaced once."""
+    def request(
+        self, method: str, name: str, body: bytes | None = None, cap: int = REPLY_CAP, path: str = ""
+    ) -> tuple[int, bytes]:
+        """One request on this thread's connection; a stale kept-alive connection is replaced once.
+
+        The reply's body may have at most ``cap`` bytes (TooBig past it), and the
+        whole request has ``timeout`` seconds, plus time for a large body at MIN_RATE.
+        ``path``: the server path itself, instead of ``name`` under the base URL.
+        """
+        allowed = self.timeout + (max(cap, len(body or b"")) / MIN_RATE if cap > REPLY_CAP or body else 0.0)
+        deadline = time.monotonic() + allowed
         for attempt in (1, 2):
-            conn, reused = self._connection()
+            conn, reused = self._connection(deadline)
+            expired = threading.Event()
+            timer = threading.Timer(max(deadline - time.monotonic(), 0.0), _cut, (conn, expired))
+            timer.daemon = True
+            timer.start()
             try:
-                conn.request(method, self.base + name, body=body, headers=self.headers)
+                conn.request(method, path or self.base + name, body=body, headers=self.headers)
                 response = conn.getresponse()
-                length = response.getheader("Content-Length")
-                if length is not None and length.isdigit() and int(length) > MAX_BODY:
-                    raise RemoteError(f"{method} {name}: a reply of {length} bytes is too big")
-                data = response.read()  # always, HEAD too: the connection is ready for the next request
+                data = _read_capped(response, cap, f"{method} {name}")
                 if response.will_close:
                     self._drop()
                 return response.status, data
-            except TimeoutError:
-                self._drop()
-                raise RemoteDown(f"{self.describe} did not answer within {self.timeout:g} s") from None
-            except http.client.IncompleteRead as exc:
-                self._drop()
-                raise RemoteError(f"{method} {name}: the reply was cut short ({len(exc.partial)} bytes)") from None
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
-                self._drop()
-                if reused and attempt == 1:
-                    continue  # the server closed an idle kept-alive connection: normal, try a fresh one
-                raise RemoteError(f"{method} {name}: {_why(exc)}") from None
+            except TooBig:
+                self._drop()  # the rest of the body is never read
+                raise
             except (OSError, http.client.HTTPException) as exc:
                 self._drop()
+                if expired.is_set() or isinstance(exc, TimeoutError):
+                    raise RemoteDown(
+                        f"{self.describe} did not complete a request within {allowed:g} s "
+                        "(connecting, the headers and the body together)"
+                    ) from None
+                if isinstance(exc, http.client.IncompleteRead):
+                    raise RemoteError(f"{method} {name}: the reply was cut short ({len(exc.partial)} bytes)") from None
+                stale = isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
+                if stale and reused and attempt == 1:
+                    continue  # the server closed an idle kept-alive connection: normal, try a fresh one
                 raise RemoteError(f"{method} {name}: {_why(exc)}") from None
+            finally:
+                timer.cancel()
         raise AssertionError("unreachable")
 
-    def get(self, name: str) -> bytes | None:
-        status, data = self.request("GET", name)
+    def get(self, name: str, cap: int) -> bytes | None:
+        status, data = self.request("GET", name, cap=cap)
         if status == 200:
             return data
         if status == 404:
@@ -124,16 +147,20 @@ class HttpBackend:
         raise RemoteError(f"PUT {name}: HTTP {status}")
 
     def _make_folders(self, name: str) -> bool:
-        """MKCOL each missing folder of name, once per session; whether any was new."""
-        parts = name.split("/")[:-1]
+        """MKCOL each folder on the way to name, the base URL's own included, once per session; whether any was.
+
+        A fresh WebDAV server has none of them: a base URL of ``/team/wyn/`` needs
+        ``/team/`` and ``/team/wyn/`` before ``/team/wyn/cas/``.
+        """
+        parts = [p for p in (self.base + name).split("/")[:-1] if p]
         made = False
         for n in range(1, len(parts) + 1):
-            folder = "/".join(parts[:n]) + "/"
+            folder = "/" + "/".join(parts[:n]) + "/"
             with self._lock:
                 if folder in self._made:
                     continue
                 self._made.add(folder)
-            status, _ = self.request("MKCOL", folder)
+            status, _ = self.request("MKCOL", folder, path=folder)
             if status in (401, 403):
                 raise WriteRefused(f"MKCOL {folder}: HTTP {status} (the server refuses this job's writes)")
             made = True  # 201 made, 405 already there: either way, PUT again
@@ -144,6 +171,36 @@ class HttpBackend:
             conns, self._all = self._all, []
         for conn in conns:
             conn.close()
+
+
+def _read_capped(response: http.client.HTTPResponse, cap: int, what: str) -> bytes:
+    """The whole body (HEAD's too: the connection is then ready for the next request), never more than cap."""
+    length = response.getheader("Content-Length")
+    if length is not None and length.strip().isdigit() and int(length) > cap:
+        raise TooBig(f"{what}: a reply of {int(length)} bytes, over the {cap} allowed")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = response.read(min(CHUNK, cap + 1 - size))
+        if not chunk:
+            if response.length:  # read(amt) returns short at a closed connection: the reply was cut
+                raise http.client.IncompleteRead(b"".join(chunks), response.length)
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > cap:
+            raise TooBig(f"{what}: the reply went on past the {cap} bytes allowed")
+        chunks.append(chunk)
+
+
+def _cut(conn: http.client.HTTPConnection, expired: threading.Event) -> None:
+    """The request's total deadline passed: end whatever read or write it is blocked in."""
+    expired.set()
+    sock = conn.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _why(exc: BaseException) -> str:

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import platform
+import re
 import sys
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -55,6 +56,8 @@ class Manifest:
 
     @classmethod
     def from_signed_bytes(cls, data: bytes) -> Manifest:
+        if _depth(data) > MAX_DEPTH:
+            raise ValueError(f"nested over {MAX_DEPTH} levels")
         raw = json.loads(data)
         return cls(
             str(raw["format"]),
@@ -83,15 +86,39 @@ class Opened:
     signature: bytes
 
 
-def open_envelope(data: bytes) -> Opened | None:
-    """The parts of an ``ac/`` object; None when it is not one of ours or carries no signature."""
+def open_envelope(data: bytes, cap: int) -> Opened | None:
+    """The parts of an ``ac/`` object; None when it carries no signature; ValueError when it is no envelope.
+
+    It comes from a server that may be hostile: its size and nesting are bounded
+    before a parser sees it (deep nesting makes ``json`` recurse until it fails).
+    """
+    if len(data) > cap:
+        raise ValueError(f"over {cap >> 10} KiB")
+    if _depth(data) > MAX_DEPTH:
+        raise ValueError(f"nested over {MAX_DEPTH} levels")
     try:
         body = json.loads(data)
+        if not isinstance(body, dict):
+            raise ValueError("not a JSON object")
         message = base64.b64decode(body["manifest"], validate=True)
         signer = base64.b64decode(body.get("signer") or "", validate=True)
         signature = base64.b64decode(body.get("signature") or "", validate=True)
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        raise ValueError(type(exc).__name__ if not isinstance(exc, ValueError) else "not JSON of ours") from None
     if not signer or not signature:
         return None
     return Opened(message, signer, signature)
+
+
+MAX_DEPTH = 4  # an envelope is one object of strings; a signed manifest nests two levels
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _depth(data: bytes) -> int:
+    """How deep JSON text nests, strings left out; counted by regular expressions, never recursively."""
+    depth = deepest = 0
+    for m in _BRACKET.finditer(_STRING.sub(b"", data)):
+        depth += 1 if m.group() in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import RemoteDown, RemoteError, WriteRefused
+from .errors import RemoteDown, RemoteError, TooBig, WriteRefused
 
 PREFIX = "pytest-wyn:"
 
@@ -39,8 +39,12 @@ class RedisBackend:
         except errors.RedisError as exc:
             raise RemoteError(f"{what}: {exc}") from None
 
-    def get(self, name: str) -> bytes | None:
+    def get(self, name: str, cap: int) -> bytes | None:
+        """The value, TooBig over cap. redis-py reads a whole reply: the server's own limit
+        (``proto-max-bulk-len``, 512 MiB by default) bounds it, not this cap."""
         value = self._call("GET", self.client.get, PREFIX + name)
+        if value is not None and len(value) > cap:
+            raise TooBig(f"GET {name}: {len(value)} bytes, over the {cap} allowed")
         return None if value is None else bytes(value)
 
     def has(self, name: str) -> bool:

@@ -17,20 +17,21 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from ..cache import CorruptEntry, EntryMeta, Store, open_own
 from .config import RemoteConfig
-from .errors import RemoteDown, RemoteError, WriteRefused
+from .errors import RemoteDown, RemoteError, TooBig, WriteRefused
 from .manifest import FORMAT, Manifest, Result, envelope, namespace, open_envelope, remote_name
 from .signing import Signer, SigningUnavailable, TrustedKeys, available
 
 FETCH_THREADS = 8
 ERRORS_IN_A_ROW = 3
 UPLOAD_QUEUE = 1000
-MAX_MANIFEST = 1 << 20
+MAX_MANIFEST = 64 << 10  # an envelope is about 1 KiB; a server may send no more than this for one
+FETCH_AHEAD_TIMEOUTS = 3  # fetching ahead may take this many request timeouts in all, then the remote goes off
 
 T = TypeVar("T")
 
@@ -38,7 +39,7 @@ T = TypeVar("T")
 class Backend(Protocol):
     describe: str
 
-    def get(self, name: str) -> bytes | None: ...
+    def get(self, name: str, cap: int) -> bytes | None: ...  # TooBig past cap bytes
     def has(self, name: str) -> bool: ...
     def put(self, name: str, data: bytes) -> None: ...
     def close(self) -> None: ...
@@ -53,6 +54,8 @@ class RemoteStats:
     fetch_seconds: float = 0.0
     rejected: dict[str, int] = field(default_factory=dict)
     uploaded: int = 0
+    upload_failed: int = 0
+    upload_problem: str = ""  # the last failed upload's reason
     notices: list[str] = field(default_factory=list)  # each said once per session (a WynWarning)
     off: str = ""  # why the remote went off, if it did
 
@@ -63,6 +66,8 @@ class RemoteStats:
         for reason, count in dict(other.get("rejected", {})).items():
             self.rejected[str(reason)] = self.rejected.get(str(reason), 0) + int(count)
         self.uploaded += int(other.get("uploaded", 0))
+        self.upload_failed += int(other.get("upload_failed", 0))
+        self.upload_problem = str(other.get("upload_problem", "")) or self.upload_problem
         self.off = self.off or str(other.get("off", ""))
         for notice in other.get("notices", []):
             if notice not in self.notices:
@@ -195,8 +200,8 @@ class RemoteCache:
             raise RemoteError(self.off)
         try:
             value = fn()
-        except WriteRefused:
-            raise
+        except (WriteRefused, TooBig):
+            raise  # not the server's health: uploads stop, or that one entry is rejected
         except RemoteDown as exc:
             self._turn_off(f"the remote cache is off: {exc}")
             raise
@@ -231,7 +236,12 @@ class RemoteCache:
         self._started = time.monotonic()
         pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="wyn-remote-fetch")
         self._pool = pool
-        manifests = list(pool.map(self._manifest_of, wanted))
+        asked = [pool.submit(self._manifest_of, key) for key in wanted]
+        budget = FETCH_AHEAD_TIMEOUTS * self.config.timeout
+        _, late = wait(asked, timeout=budget)
+        if late:
+            self._turn_off(f"the remote cache is off: fetching ahead did not finish within {budget:g} s")
+        manifests = [None if f in late else _arrived_manifest(f) for f in asked]
         with self._lock:
             for key, manifest in zip(wanted, manifests, strict=True):
                 if manifest is not None:
@@ -239,6 +249,15 @@ class RemoteCache:
                     self._arriving[key] = pool.submit(self._arrive, key, manifest, False)
             self._note_time()
             return set(self._arriving)
+
+    def asked(self) -> tuple[str, ...]:
+        """The keys asked for this session (fetched, missing or rejected): a worker need not ask again."""
+        with self._lock:
+            return tuple(sorted(self._looked))
+
+    def asked_already(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            self._looked.update(keys)
 
     def settle(self) -> None:
         """Wait until what is being fetched ahead has arrived (before workers start: they cannot wait for it)."""
@@ -272,7 +291,10 @@ class RemoteCache:
         backend = self.backend
         assert backend is not None
         try:
-            stored = self._call(lambda: backend.get(f"ac/{remote_name(self.space, key)}"))
+            stored = self._call(lambda: backend.get(f"ac/{remote_name(self.space, key)}", MAX_MANIFEST))
+        except TooBig:
+            self._reject(f"not a manifest (over {MAX_MANIFEST >> 10} KiB)")
+            return None
         except RemoteError:
             return None
         return None if stored is None else self._verified(stored, key)
@@ -285,7 +307,7 @@ class RemoteCache:
             content = b""
             if manifest.result.status == "ok":
                 assert backend is not None
-                got = self._call(lambda: backend.get(f"cas/{manifest.digest}"))
+                got = self._call(lambda: backend.get(f"cas/{manifest.digest}", manifest.size))
                 if got is None:
                     self._reject("its content is missing")
                     return False
@@ -294,6 +316,9 @@ class RemoteCache:
                     return False
                 content = got
             self._publish(key, verified, content, replace)
+        except TooBig:
+            self._reject("its content is larger than its signed size")
+            return False
         except FileExistsError:
             pass  # another process published it first: theirs is as good
         except RemoteError:
@@ -310,10 +335,11 @@ class RemoteCache:
             self.stats.fetch_seconds = max(self.stats.fetch_seconds, time.monotonic() - self._started)
 
     def _verified(self, stored: bytes, key: str) -> Verified | None:
-        if len(stored) > MAX_MANIFEST:
-            self._reject("not a manifest")
+        try:
+            opened = open_envelope(stored, MAX_MANIFEST)
+        except ValueError as exc:
+            self._reject(f"not a manifest ({exc})")
             return None
-        opened = open_envelope(stored)
         if opened is None:
             self._reject("unsigned")
             return None
@@ -323,7 +349,7 @@ class RemoteCache:
             return None
         try:
             manifest = Manifest.from_signed_bytes(opened.message)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             self._reject("not a manifest")
             return None
         if manifest.format != FORMAT or manifest.namespace != self.space or manifest.key != key:
@@ -383,8 +409,14 @@ class RemoteCache:
             except WriteRefused as exc:
                 self.signer = None  # uploads stop; reads go on
                 self._notice(f"remote cache uploads stopped: {exc}")
-            except (RemoteError, OSError, CorruptEntry):
-                continue
+                self._upload_failed(str(exc))
+            except (RemoteError, OSError, CorruptEntry) as exc:
+                self._upload_failed(str(exc) or type(exc).__name__)
+
+    def _upload_failed(self, why: str) -> None:
+        with self._lock:
+            self.stats.upload_failed += 1
+            self.stats.upload_problem = why
 
     def _upload(self, key: str) -> None:
         backend, signer = self.backend, self.signer
@@ -411,15 +443,17 @@ class RemoteCache:
             Result(meta.status, meta.compile_seconds, meta.returncode, meta.diagnostics),
         )
         name = f"ac/{remote_name(self.space, key)}"
-        current = self._call(lambda: backend.get(name))
-        if current is not None:
-            opened = open_envelope(current)
-            if (
-                opened is not None
-                and opened.message == manifest.signed_bytes()
-                and not self.trust.judge(opened.signer, opened.message, opened.signature)
-            ):
-                return  # already there, signed by a key we trust
+        try:
+            current = self._call(lambda: backend.get(name, MAX_MANIFEST))
+            opened = open_envelope(current, MAX_MANIFEST) if current is not None else None
+        except (TooBig, ValueError):
+            opened = None  # whatever is there is no entry of ours: ours replaces it
+        if (
+            opened is not None
+            and opened.message == manifest.signed_bytes()
+            and not self.trust.judge(opened.signer, opened.message, opened.signature)
+        ):
+            return  # already there, signed by a key we trust
         if content and not self._call(lambda: backend.has(f"cas/{digest}")):
             self._call(lambda: backend.put(f"cas/{digest}", content))  # the content first, then what names it
         signed = envelope(manifest, signer.public, signer.sign(manifest.signed_bytes()))
@@ -451,6 +485,13 @@ class RemoteCache:
 
 def _is_digest(text: str) -> bool:
     return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+def _arrived_manifest(future: Future[Verified | None]) -> Verified | None:
+    try:
+        return future.result()
+    except Exception:
+        return None
 
 
 def _arrived(future: Future[bool]) -> bool:
