@@ -15,7 +15,7 @@ import platformdirs
 import pytest
 
 from . import settings_table
-from .engine.remote.config import DEFAULT_REMOTE_TIMEOUT, RemoteConfig
+from .engine.remote.config import DEFAULT_REMOTE_TIMEOUT, SCHEMES, RemoteConfig, redact, scheme_of, with_lower_scheme
 from .engine.settings import (
     DEFAULT_CACHE_SIZE,
     DEFAULT_COMPILE_TIMEOUT,
@@ -143,13 +143,14 @@ def _remote(config: pytest.Config) -> RemoteConfig | None:
     if not url:
         return None
     url = url.strip()
-    if not url.startswith(("http://", "https://", "redis://", "rediss://", "unix://")):
-        raise pytest.UsageError(f"wyn_remote_cache must be an http(s):// or redis:// URL, not {url!r}")
-    if url == ini_url and "@" in url.split("://", 1)[1].split("/", 1)[0]:
+    if scheme_of(url) not in SCHEMES:
+        raise pytest.UsageError(f"wyn_remote_cache must be an http(s):// or redis:// URL, not {redact(url)!r}")
+    if url == ini_url.strip() and redact(url) != url:
         raise pytest.UsageError(
-            "wyn_remote_cache in the ini file holds credentials: an ini file is committed and read by everyone. "
-            "Put them in PYTEST_WYN_REMOTE_CACHE_TOKEN, or the whole URL in PYTEST_WYN_REMOTE_CACHE"
+            f"wyn_remote_cache in the ini file holds credentials ({redact(url)}): an ini file is committed and "
+            "read by everyone. Put them in PYTEST_WYN_REMOTE_CACHE_TOKEN, or the whole URL in PYTEST_WYN_REMOTE_CACHE"
         )
+    url = with_lower_scheme(url)
     trusted = list(config.getini("wyn_remote_cache_trusted_keys"))
     trusted += env.get("PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS", "").splitlines()
     key = env.get("PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY", "")

@@ -516,11 +516,43 @@ def test_a_bearer_token_comes_from_the_environment(remote: Remote) -> None:
 # ------------------------------------------------------------- settings
 
 
-def test_credentials_in_the_ini_file_are_refused(remote: Remote) -> None:
-    remote.wyn.ini("wyn_remote_cache = http://ci:pw@127.0.0.1:9/\n")
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://ci:S3CRET@127.0.0.1:9/",
+        "HTTPS://ci:S3CRET@127.0.0.1:9/",
+        "redis://127.0.0.1:9/0?password=S3CRET",
+        "redis://127.0.0.1:9/0?db=0&Token=S3CRET&x=1",
+    ],
+)
+def test_credentials_in_the_ini_file_are_refused(remote: Remote, url: str) -> None:
+    remote.wyn.ini(f"wyn_remote_cache = {url}\n")
     result = remote.wyn.run()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*wyn_remote_cache in the ini file holds credentials*PYTEST_WYN_REMOTE_CACHE_TOKEN*"])
+    assert "S3CRET" not in result.stdout.str() + result.stderr.str()
+
+
+@pytest.mark.parametrize(
+    ("url", "told"),
+    [
+        ("HTTP://ci:S3CRET@127.0.0.1:9/", "cannot connect to http://127.0.0.1:9/"),
+        ("http://ci:S3CRET@:8080/", "not a usable http(s) URL: 'http://***@:8080/'"),
+        ("http://ci:S3/CRET@127.0.0.1:9/", "not a usable http(s) URL: 'http://***@127.0.0.1:9/'"),
+        ("http://ci:S3#CRET@127.0.0.1:9/", "not a usable http(s) URL: 'http://***@127.0.0.1:9/'"),
+        ("ftp://ci:S3CRET@127.0.0.1:9/", "must be an http(s):// or redis:// URL, not 'ftp://***@127.0.0.1:9/'"),
+    ],
+    ids=["upper-case-scheme", "no-host", "slash-in-password", "hash-in-password", "other-scheme"],
+)
+def test_no_message_shows_a_credential_whatever_the_urls_shape(remote: Remote, url: str, told: str) -> None:
+    """Issue 28.8: each of these printed the password, or a part of it."""
+    remote.monkeypatch.setenv("PYTEST_WYN_REMOTE_CACHE", url)
+    remote.monkeypatch.setenv("PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS", remote.public)
+    result = remote.wyn.run("-W", "always::pytest_wyn.WynWarning")
+    out = result.stdout.str() + result.stderr.str()
+    assert told in out
+    for piece in ("S3CRET", "CRET", "ci:S3"):
+        assert piece not in out
 
 
 def test_ini_settings_and_the_switch_off(remote: Remote, dav: Server) -> None:

@@ -284,3 +284,43 @@ def test_a_deeply_nested_ac_object_is_a_rejected_entry(tmp_path: Path) -> None:
     assert remote.fetch_many(["k1", "k2"]) == set()
     assert remote.stats.rejected == {"not a manifest (nested over 4 levels)": 1, "not a manifest (over 64 KiB)": 1}
     assert remote.on
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://ci:pw@host:8080/team/", "http://***@host:8080/team/"),
+        ("HTTPS://ci:pw@host/", "HTTPS://***@host/"),
+        ("http://ci:pw@:8080/", "http://***@:8080/"),
+        ("http://ci:p/w#x@host/", "http://***@host/"),
+        ("http://ci:p@w@host/", "http://***@host/"),
+        ("redis://host/0?password=pw&db=1", "redis://host/0?password=***"),
+        ("redis://host/0?db=1&TOKEN=p#w&x=2", "redis://host/0?db=1&TOKEN=***"),
+        ("http://host/wyn/", "http://host/wyn/"),
+        ("ci:pw@host", "***@host"),
+    ],
+)
+def test_one_redaction_for_every_url_shape(url: str, shown: str) -> None:
+    from pytest_wyn.engine.remote.config import redact
+
+    assert redact(url) == shown
+    assert "pw" not in redact(url) and "p/w" not in redact(url)
+
+
+def test_credentials_over_plain_http_to_another_host_are_warned_about(tmp_path: Path) -> None:
+    store = Store(tmp_path / "cache")
+    store.prepare()
+    trusted = make_key(tmp_path / "k", "ci")
+    said = []
+    for url, token in [
+        ("http://cache.example.invalid/wyn/", "t0ken"),
+        ("http://ci:pw@cache.example.invalid/", ""),
+        ("https://cache.example.invalid/", "t0ken"),
+        ("http://127.0.0.1:8080/", "t0ken"),
+        ("http://cache.example.invalid/", ""),
+    ]:
+        config = RemoteConfig(url, token=token, trusted_keys=(trusted,))
+        notices = RemoteCache(config, store, "remote:x", backend=MemoryBackend()).stats.notices
+        said.append(any("over plain http://" in n for n in notices))
+        assert not any("t0ken" in n or "pw" in n for n in notices)
+    assert said == [True, True, False, False, False]

@@ -20,6 +20,7 @@ import threading
 import time
 import urllib.parse
 
+from .config import redact
 from .errors import RemoteDown, RemoteError, TooBig, WriteRefused
 
 CONNECT_TIMEOUT = 1.0
@@ -30,12 +31,19 @@ CHUNK = 64 << 10
 
 class HttpBackend:
     def __init__(self, url: str, token: str, timeout: float) -> None:
-        parts = urllib.parse.urlsplit(url)
+        try:
+            parts = urllib.parse.urlsplit(url)
+            port = parts.port
+        except ValueError:
+            parts, port = urllib.parse.urlsplit(""), None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {url!r}")
+            raise ValueError(
+                f"not a usable http(s) URL: {redact(url)!r} (it needs a host; a password holding '/', '#' "
+                "or '@' must be percent-encoded, or given as PYTEST_WYN_REMOTE_CACHE_TOKEN)"
+            )
         self.https = parts.scheme == "https"
         self.host = parts.hostname
-        self.port = parts.port or (443 if self.https else 80)
+        self.port = port or (443 if self.https else 80)
         self.base = (parts.path or "/").rstrip("/") + "/"
         self.timeout = timeout
         self.headers: dict[str, str] = {}

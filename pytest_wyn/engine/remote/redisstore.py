@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .config import redact
 from .errors import RemoteDown, RemoteError, TooBig, WriteRefused
 
 PREFIX = "pytest-wyn:"
@@ -24,7 +25,7 @@ class RedisBackend:
         if token:
             kwargs["password"] = token
         self.client = redis.Redis.from_url(url, **kwargs)
-        self.describe = url.split("@")[-1] if "@" in url else url
+        self.describe = redact(url)
 
     def _call(self, what: str, fn: Any, *args: Any) -> Any:
         errors = self._redis.exceptions

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from ..cache import CorruptEntry, EntryMeta, Store, open_own
-from .config import RemoteConfig
+from .config import RemoteConfig, plain_http_to_another_host
 from .errors import RemoteDown, RemoteError, TooBig, WriteRefused
 from .manifest import FORMAT, Manifest, Result, envelope, namespace, open_envelope, remote_name
 from .signing import Signer, SigningUnavailable, TrustedKeys, available
@@ -161,6 +161,12 @@ class RemoteCache:
             self.backend = backend or open_backend(config)
         except (ValueError, RemoteError) as exc:
             self._turn_off(f"the remote cache is off: {exc}")
+            return
+        host = plain_http_to_another_host(config.url) if config.token or "@" in config.url else ""
+        if host:
+            self._notice(
+                f"the remote cache's credentials go to {host} over plain http://, readable on the way: use https://"
+            )
 
     def _load_signer(self) -> None:
         if self.config.signing_key is None:
