@@ -17,6 +17,8 @@ import pytest
 from . import settings_table
 from .engine.remote.config import DEFAULT_REMOTE_TIMEOUT, SCHEMES, RemoteConfig, redact, scheme_of, with_lower_scheme
 from .engine.settings import (
+    BOOL_ACCEPTED,
+    BOOL_WORDS,
     DEFAULT_CACHE_SIZE,
     DEFAULT_COMPILE_TIMEOUT,
     DEFAULT_MEMORY_LIMIT,
@@ -24,7 +26,11 @@ from .engine.settings import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     DEFAULT_WORKERS,
+    MAX_SECONDS,
+    SettingError,
     Settings,
+    parse_bool,
+    parse_number,
     parse_size,
     usable_cpus,
 )
@@ -48,22 +54,44 @@ def _given(config: pytest.Config, ini: str) -> str | None:
 
 
 def is_enabled(config: pytest.Config) -> bool:
-    return bool(config.getoption("wyn", False) or config.getini("wyn"))
+    if config.getoption("wyn", False):
+        return True
+    try:
+        return _flag("wyn", config.getini("wyn"), False)
+    except SettingError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
-def _number(name: str, text: str | None, default: float, minimum: float = 0.0) -> float:
+def _flag(name: str, text: str | None, default: bool) -> bool:
+    """A boolean setting's text (ini or environment), through the one parser; unset: the default."""
+    if text is None or not str(text).strip():
+        return default
+    return parse_bool(name, str(text))
+
+
+def _number(
+    name: str,
+    text: str | None,
+    default: float,
+    low: float = 0.0,
+    high: float = MAX_SECONDS,
+    whole: bool = False,
+    low_included: bool = False,
+) -> float:
+    """A numeric setting: finite and in (low, high] (or [low, high]), or a usage error naming the setting."""
     if text is None:
         return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise pytest.UsageError(f"{name} must be a number, not {text!r}") from None
-    if value <= minimum:
-        raise pytest.UsageError(f"{name} must be greater than {minimum:g}, not {text!r}")
-    return value
+    return parse_number(name, text, low, high, whole, low_included)
 
 
 def read(config: pytest.Config) -> Settings:
+    try:
+        return _read(config)
+    except SettingError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _read(config: pytest.Config) -> Settings:
     env = os.environ
     opt = config.getoption
     args = list(config.getini("wyn_compile_args"))
@@ -72,15 +100,18 @@ def read(config: pytest.Config) -> Settings:
     cache_dir = _given(config, "wyn_cache_dir")
     try:
         max_size = parse_size(_given(config, "wyn_cache_max_size") or DEFAULT_CACHE_SIZE)
+    except SettingError as exc:
+        raise SettingError(f"wyn_cache_max_size: {exc}") from None
+    try:
         max_output = parse_size(_given(config, "wyn_max_output") or str(DEFAULT_OUTPUT_LIMIT))
-    except ValueError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    except SettingError as exc:
+        raise SettingError(f"wyn_max_output: {exc}") from None
     memory_set = _given(config, "wyn_memory_limit")
     memory_text = memory_set or DEFAULT_MEMORY_LIMIT
     try:
         memory_limit = None if memory_text.strip().lower() in ("none", "0", "off") else parse_size(memory_text)
-    except ValueError as exc:
-        raise pytest.UsageError(f"wyn_memory_limit: {exc}") from None
+    except SettingError as exc:
+        raise SettingError(f"wyn_memory_limit: {exc}") from None
     root = config.rootpath
     return Settings(
         files=tuple(opt("wyn_files").split()) if opt("wyn_files") else tuple(config.getini("wyn_files")),
@@ -101,42 +132,45 @@ def read(config: pytest.Config) -> Settings:
             DEFAULT_COMPILE_TIMEOUT,
         ),
         compile_retries=int(
-            _number("wyn_compile_retries", config.getini("wyn_compile_retries") or None, DEFAULT_RETRIES, minimum=-1)
+            _number("wyn_compile_retries", _given(config, "wyn_compile_retries"), DEFAULT_RETRIES, 0, 100, True, True)
         ),
         cache_dir=(root / Path(cache_dir).expanduser())
         if cache_dir
         else Path(platformdirs.user_cache_dir("pytest-wyn")),
-        use_cache=not (opt("wyn_no_cache") or env.get("PYTEST_WYN_NO_CACHE", "") not in ("", "0")),
+        use_cache=not (opt("wyn_no_cache") or _flag("PYTEST_WYN_NO_CACHE", env.get("PYTEST_WYN_NO_CACHE"), False)),
         clear_cache=bool(opt("wyn_cache_clear")),
         cache_max_size=max_size,
         max_output=max(max_output, 1024),
-        workers=_given(config, "wyn_workers") or str(DEFAULT_WORKERS),
+        workers=_workers(_given(config, "wyn_workers")),
         compile_jobs=int(
-            _number(
-                "wyn_compile_jobs",
-                _given(config, "wyn_compile_jobs"),
-                float(usable_cpus()),
-            )
+            _number("wyn_compile_jobs", _given(config, "wyn_compile_jobs"), float(usable_cpus()), 0, 1024, True)
         ),
         memory_limit=memory_limit,
         memory_limit_set=memory_set is not None,
         keep_binaries=root / ".pytest_cache" / "d" / "wyn-binaries" if opt("wyn_keep_binaries") else None,
         run_ahead=not opt("wyn_no_run_ahead")
-        and config.getini("wyn_run_ahead")
-        and env.get("PYTEST_WYN_RUN_AHEAD", "1") not in ("0", "no", "false"),
+        and _flag("PYTEST_WYN_RUN_AHEAD", env.get("PYTEST_WYN_RUN_AHEAD"), True)
+        and _flag("wyn_run_ahead", config.getini("wyn_run_ahead"), True),
         update=_update_mode(_given(config, "wyn_update")),
         remote=_remote(config),
     )
 
 
-def _yes(text: str | None) -> bool:
-    return (text or "").strip().lower() in ("1", "yes", "true", "on")
+def _workers(text: str | None) -> str:
+    """``auto`` or a whole number of workers from 0 to 1024 (0: the default ceiling)."""
+    if text is None:
+        return str(DEFAULT_WORKERS)
+    if text.strip().lower() == "auto":
+        return "auto"
+    return str(int(parse_number("wyn_workers", text, 0, 1024, True, True)))
 
 
 def _remote(config: pytest.Config) -> RemoteConfig | None:
     """The shared cache's settings; credentials only ever from the environment."""
     env = os.environ
-    if config.getoption("wyn_no_remote_cache") or _yes(env.get("PYTEST_WYN_NO_REMOTE_CACHE")):
+    if config.getoption("wyn_no_remote_cache") or _flag(
+        "PYTEST_WYN_NO_REMOTE_CACHE", env.get("PYTEST_WYN_NO_REMOTE_CACHE"), False
+    ):
         return None
     ini_url = config.getini("wyn_remote_cache")
     url = _given(config, "wyn_remote_cache")
@@ -158,24 +192,23 @@ def _remote(config: pytest.Config) -> RemoteConfig | None:
         url=url,
         token=env.get("PYTEST_WYN_REMOTE_CACHE_TOKEN", ""),
         timeout=_number(
-            "wyn_remote_cache_timeout",
-            _given(config, "wyn_remote_cache_timeout"),
-            DEFAULT_REMOTE_TIMEOUT,
+            "wyn_remote_cache_timeout", _given(config, "wyn_remote_cache_timeout"), DEFAULT_REMOTE_TIMEOUT, high=600
         ),
         trusted_keys=tuple(line for line in trusted if line.strip()),
-        write=_yes(env["PYTEST_WYN_REMOTE_CACHE_WRITE"])
-        if env.get("PYTEST_WYN_REMOTE_CACHE_WRITE")
-        else bool(config.getini("wyn_remote_cache_write")),
+        write=_flag("PYTEST_WYN_REMOTE_CACHE_WRITE", env.get("PYTEST_WYN_REMOTE_CACHE_WRITE"), False)
+        if env.get("PYTEST_WYN_REMOTE_CACHE_WRITE", "").strip()
+        else _flag("wyn_remote_cache_write", config.getini("wyn_remote_cache_write"), False),
         signing_key=Path(key).expanduser() if key else None,
     )
 
 
 def _update_mode(text: str | None) -> str | None:
-    if text is None or text.strip().lower() in ("", "0", "no", "off"):
+    """``expect``, ``all``, or a boolean word (on: ``expect``)."""
+    mode = (text or "").strip().lower()
+    if mode in ("expect", "all"):
+        return mode
+    if not mode:
         return None
-    mode = text.strip().lower()
-    if mode in ("1", "yes", "true", "expect"):
-        return "expect"
-    if mode == "all":
-        return "all"
-    raise pytest.UsageError(f"wyn_update must be expect or all, not {text!r}")
+    if mode not in BOOL_WORDS:
+        raise SettingError(f"wyn_update must be expect, all, or one of {BOOL_ACCEPTED}, not {text!r}")
+    return "expect" if BOOL_WORDS[mode] else None

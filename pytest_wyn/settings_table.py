@@ -66,7 +66,7 @@ def _switch(help: str, **kwargs: Any) -> dict[str, Any]:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("wyn", "bool", False, "collect .wyn test files (as --wyn)",
+    Setting("wyn", "string", "", "collect .wyn test files (as --wyn): 1/0, true/false, yes/no, on/off",
             "--wyn", _switch("collect and run .wyn test files"), default_shown="off"),
     Setting("wyn_files", "args", DEFAULT_FILES, "glob patterns of Wyn test files",
             "--wyn-files", _opt("Wyn test file name patterns, space-separated (wyn_files)", "PATTERNS"),
@@ -119,7 +119,7 @@ SETTINGS: tuple[Setting, ...] = (
             "PYTEST_WYN_WORKERS",
             f"at most {DEFAULT_WORKERS}, as many as pay for themselves; `auto` lets xdist count the CPUs",
             option_note="`--wyn-workers=N` (or `-n N` as usual)"),
-    Setting("wyn_run_ahead", "bool", True, "without workers, run upcoming files' binaries ahead (default true)",
+    Setting("wyn_run_ahead", "string", "", "without workers, run upcoming files' binaries ahead (default true)",
             "--wyn-no-run-ahead", _switch("run every binary only when its test's turn comes (see wyn_run_ahead)"),
             "PYTEST_WYN_RUN_AHEAD", "on", env_note="`PYTEST_WYN_RUN_AHEAD=0`"),
     # A plain switch that never takes the next argument (`--wyn-update tests/x.wyn` updates that file);
@@ -139,7 +139,7 @@ SETTINGS: tuple[Setting, ...] = (
             "credentials never in the ini file"),
     Setting(option="--wyn-no-remote-cache", option_args=_switch("neither read nor write the shared cache"),
             env="PYTEST_WYN_NO_REMOTE_CACHE", env_note="`PYTEST_WYN_NO_REMOTE_CACHE=1`"),
-    Setting("wyn_remote_cache_write", "bool", False, "upload to the shared cache (also needs a signing key)",
+    Setting("wyn_remote_cache_write", "string", "", "upload to the shared cache (also needs a signing key)",
             env="PYTEST_WYN_REMOTE_CACHE_WRITE", env_note="`PYTEST_WYN_REMOTE_CACHE_WRITE=1`",
             default_shown="off; writing also needs `PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY`"),
     Setting(env="PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY",

@@ -7,6 +7,7 @@ environment and the ini file; the engine only ever sees this dataclass.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ DEFAULT_CACHE_SIZE = "4GiB"
 DEFAULT_OUTPUT_LIMIT = 4 << 20
 DEFAULT_RETRIES = 3
 DEFAULT_MEMORY_LIMIT = "4GiB"
+MAX_SECONDS = 7 * 86400.0  # the longest timeout a setting or directive may name
 
 
 def usable_cpus() -> int:
@@ -90,6 +92,41 @@ class Settings:
         return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
+class SettingError(ValueError):
+    """A setting's value cannot be used: the message names the setting and what it accepts."""
+
+
+BOOL_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+BOOL_ACCEPTED = "1/0, true/false, yes/no or on/off"
+
+
+def parse_bool(name: str, text: str) -> bool:
+    """Every boolean setting, from every source, read the same way (any case)."""
+    word = text.strip().lower()
+    if word not in BOOL_WORDS:
+        raise SettingError(f"{name} must be {BOOL_ACCEPTED}, not {text!r}")
+    return BOOL_WORDS[word]
+
+
+def parse_number(
+    name: str, text: str, low: float, high: float, whole: bool = False, low_included: bool = False
+) -> float:
+    """A finite number within (low, high] (or [low, high]); ``whole``: an integer. SettingError otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingError(f"{name} must be a number, not {text!r}") from None
+    shown = f"[{low:g}, {high:g}]" if low_included else f"({low:g}, {high:g}]"
+    if not math.isfinite(value) or value > high or value < low or (value == low and not low_included):
+        raise SettingError(f"{name} must be a finite number in {shown}, not {text!r}")
+    if whole and value != int(value):
+        raise SettingError(f"{name} must be a whole number in {shown}, not {text!r}")
+    return value
+
+
+MAX_SIZE = 1 << 60  # an exbibyte: larger is a typo
+
+
 def parse_size(text: str) -> int:
     units = {
         "": 1,
@@ -110,6 +147,10 @@ def parse_size(text: str) -> int:
     s = text.strip().lower().replace(" ", "")
     num = s.rstrip("abcdefghijklmnopqrstuvwxyz")
     unit = s[len(num) :]
-    if unit not in units or not num:
-        raise ValueError(f"not a size: {text!r} (use e.g. 2GiB, 500MB)")
-    return int(float(num) * units[unit])
+    try:
+        value = float(num) * units[unit] if unit in units and num else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 <= value <= MAX_SIZE:
+        raise SettingError(f"not a size: {text!r} (use e.g. 2GiB, 500MB; at most 1EiB)")
+    return int(value)

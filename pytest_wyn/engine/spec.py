@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .openflags import BINARY, CLOEXEC, NONBLOCK
+from .settings import MAX_SECONDS, SettingError, parse_number
 
 LineOf = Callable[[int], int]  # offset -> 1-based line
 
@@ -250,11 +251,11 @@ def _check_value(key: str, value: str, line: int) -> None:
             raise SpecError(f"EXPECT_EXIT needs a whole number, not {value!r}", line) from None
     elif key == "TIMEOUT":
         try:
-            seconds = float(value)
-        except ValueError:
-            seconds = -1.0
-        if not seconds > 0:
-            raise SpecError(f"TIMEOUT needs a positive number of seconds, not {value!r}", line)
+            parse_number("TIMEOUT", value, 0, MAX_SECONDS)
+        except SettingError:
+            raise SpecError(
+                f"TIMEOUT needs a positive, finite number of seconds (at most {MAX_SECONDS:g}), not {value!r}", line
+            ) from None
     elif key == "MARK" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value.strip()):
         raise SpecError(f"MARK needs one marker name, not {value!r}", line)
 
