@@ -17,7 +17,7 @@ import pytest
 
 from . import WynWarning, mistakes
 from .compat import terminal_status
-from .engine.deps import module_deps
+from .engine.deps import module_deps, others_can_write
 from .engine.hostpaths import wyn_path
 from .engine.process import MEMORY_LIMIT_WORKS
 from .engine.record import InFlight, save_worker_startup
@@ -58,6 +58,13 @@ class WynPlugin:
                 self.config.issue_config_time_warning(WynWarning(message), 2)
         if state.cache_problem and "disabled" not in state.cache_problem:
             self.config.issue_config_time_warning(WynWarning(f"pytest-wyn cache: {state.cache_problem}"), 2)
+        if state.toolchain is not None and others_can_write(state.toolchain.path):
+            message = (
+                f"pytest-wyn: the Wyn compiler {state.toolchain.path} can be changed by another user (the file or "
+                "its folder is writable by others): they could plant code that every test compiles and runs; "
+                "make it writable by you alone (chmod go-w on it and its folder)"
+            )
+            self.config.issue_config_time_warning(WynWarning(message), 2)
         if state.lock_problem and state.toolchain is not None:
             message = f"pytest-wyn: {state.lock_problem}; concurrent builds of one file may collide"
             self.config.issue_config_time_warning(WynWarning(message), 2)

@@ -494,6 +494,19 @@ def test_redis_with_a_read_only_user(remote: Remote, tmp_path: Path) -> None:
         assert "this Redis user may not write" in refused.stdout.str()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+def test_a_signing_key_others_can_read_is_refused_as_ssh_does(remote: Remote, dav: Server) -> None:
+    remote.key.chmod(0o644)
+    remote.use(dav.url, write=True)
+    result = remote.wyn.run()
+    result.assert_outcomes(**OUTCOMES)
+    out = result.stdout.str()
+    assert f"remote cache writes are off: the signing key {remote.key} can be read by other users (mode 644)" in out
+    assert "uploaded" not in out
+    remote.key.chmod(0o600)
+    remote.wyn.run("--wyn-cache-clear").stdout.fnmatch_lines(["*5 uploaded*"])
+
+
 def test_a_bearer_token_comes_from_the_environment(remote: Remote) -> None:
     server = FaultServer()
     seen: list[str] = []

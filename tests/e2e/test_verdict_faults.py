@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 from conftest import WynProject, processes_with, wait_until
@@ -325,3 +326,15 @@ def test_who_can_write_a_module(tmp_path: os.PathLike[str]) -> None:
     assert not others_can_write(f)
     os.chmod(f, 0o666)
     assert others_can_write(f)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+def test_a_compiler_others_can_write_is_warned_about_once(wyn: WynProject) -> None:
+    """Issue 28.11: a planted module was named, a planted compiler was not."""
+    wyn.write("test_a.wyn", 'println("a")\n// EXPECT: a\n')
+    wyn.compiler.chmod(0o777)
+    result = wyn.run("-n", "2")
+    result.assert_outcomes(passed=1)
+    assert result.stdout.str().count("can be changed by another user (the file or its folder is writable by others)") == 1
+    wyn.compiler.chmod(0o755)
+    assert "can be changed by another user" not in wyn.run().stdout.str()

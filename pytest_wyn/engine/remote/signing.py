@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,8 +136,15 @@ class Signer:
 
         try:
             data = path.read_bytes()
+            mode = os.stat(path).st_mode
         except OSError as exc:
             raise SigningUnavailable(f"cannot read the signing key {path}: {exc.strerror or exc}") from None
+        if os.name == "posix" and mode & 0o077:
+            # As ssh refuses an UNPROTECTED PRIVATE KEY FILE: whoever can read it can sign what every reader trusts.
+            raise SigningUnavailable(
+                f"the signing key {path} can be read by other users (mode {stat.S_IMODE(mode):o}); "
+                f"a private key must be yours alone, as ssh requires: chmod 600 {path}"
+            )
         try:
             key = serialization.load_ssh_private_key(data, password=None)
         except (ValueError, TypeError) as exc:
