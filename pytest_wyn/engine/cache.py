@@ -193,7 +193,7 @@ class Store:
         tmp_meta = staged / "meta.json.tmp"
         tmp_meta.write_text(json.dumps(asdict(meta)), encoding="utf-8")
         if replace:
-            with open(tmp_meta, "rb") as f:
+            with open(tmp_meta, "r+b") as f:  # Windows: FlushFileBuffers needs a handle open for writing
                 os.fsync(f.fileno())
         os.replace(tmp_meta, staged / "meta.json")
         final = self.entry_dir(key)

@@ -236,10 +236,19 @@ def crash_name(returncode: int | None, output: str = "") -> str | None:
         return None
     if returncode == 139:
         return "exit 139: segmentation fault or stack overflow"
+    return windows_crash(returncode, output)
+
+
+def windows_crash(returncode: int | None, output: str = "") -> str | None:
+    """A Windows crash, which comes with no signal: an NTSTATUS error code (0xC0000000 and up) for an exit
+    status, or Wyn's crash handler's report (`Crash detected`, then exit 1). Never an exit a program chose:
+    POSIX exit statuses stop at 255."""
+    if returncode is None:
+        return None
     status = returncode & 0xFFFFFFFF
-    if status in NTSTATUS:
-        return f"exit {status:#010x}: {NTSTATUS[status]}"
-    found = _WINDOWS_CRASH.search(output)
+    if status >= 0xC0000000 or status in NTSTATUS:
+        return f"exit {status:#010x}: {NTSTATUS.get(status, 'an NTSTATUS error')}"
+    found = _WINDOWS_CRASH.search(output) if returncode == 1 else None
     if found is not None:
         return found.group(0).strip()
     return None

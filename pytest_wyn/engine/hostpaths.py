@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ntpath
 import os
+import re
 import shlex
 import sys
 from collections.abc import Iterable
@@ -19,8 +20,16 @@ from pathlib import PurePath
 DEFAULT_PATHEXT = ".COM;.EXE;.BAT;.CMD"
 
 
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+
+
 def executable_name(stem: str, platform: str = sys.platform) -> str:
-    """The file name a compiled test binary has (MinGW appends ``.exe`` to a suffix-less ``-o``)."""
+    """The file name a compiled test binary has (MinGW appends ``.exe`` to a suffix-less ``-o``).
+
+    Only letters, digits, ``_``, ``.`` and ``-``: Wyn puts ``-o`` unquoted into the C
+    compiler's command line, so ``test_a b.wyn`` must not become ``-o .../test_a b``.
+    """
+    stem = _UNSAFE_IN_NAME.sub("_", stem)
     return stem + ".exe" if platform == "win32" and not stem.lower().endswith(".exe") else stem
 
 

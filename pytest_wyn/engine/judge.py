@@ -49,6 +49,9 @@ def run_failure(run: Completed, timeout: float) -> str | None:
             f"timed out after {timeout:g} s; the test binary and its children were killed "
             "(raise the limit with // TIMEOUT: N in the file, or --wyn-timeout=S)"
         )
+    crash = formats.windows_crash(run.returncode, strip_ansi(run.text))
+    if crash is not None:  # before the CPU limit: a crash status is never the job's kill (and Wine's CPU times lie)
+        return f"the test binary crashed ({crash}){_memory_hint(run)}"
     limits = run.limits
     if limits is not None and limits.memory_bytes and run.peak_bytes > limits.memory_bytes:
         # Set only when the limit came a moment after the start (process/posix.py) and it was over it by then.
@@ -124,10 +127,20 @@ def judge_expect_error(spec: Spec, build: BuildResult) -> Verdict:
     return Verdict(False, f"the compile error does not contain {missing[0].value!r}", missing[0].line, details=details)
 
 
+def ended_abnormally(run: Completed) -> bool:
+    """It never finished as a program does: not started, timed out, killed, or crashed (Windows has no signal)."""
+    return bool(
+        run.launch_error
+        or run.timed_out
+        or run.signal is not None
+        or formats.windows_crash(run.returncode, strip_ansi(run.text))
+    )
+
+
 def judge_program(spec: Spec, run: Completed, timeout: float) -> Verdict:
     lines = output_lines(run)
     problem = run_failure(run, timeout)
-    if problem and (run.launch_error or run.timed_out or run.signal is not None):
+    if problem and ended_abnormally(run):
         return Verdict(False, problem, details=_output_tail(lines, run))
     expected_exit = spec.expect_exit
     if spec.expects:
@@ -152,7 +165,7 @@ def judge_expect_lines(spec: Spec, run: Completed, timeout: float) -> Verdict:
     """A block file's EXPECT lines, as Wyn's own runner reads them: the first output lines, blocks or not."""
     lines = output_lines(run)
     problem = run_failure(run, timeout)
-    if problem and (run.launch_error or run.timed_out or run.signal is not None):
+    if problem and ended_abnormally(run):
         return Verdict(False, problem, spec.expects[0].line, details=_output_tail(lines, run))
     wanted = [(d.line, d.value) for d in spec.expects]
     bad, table = expect_comparison(wanted, lines)

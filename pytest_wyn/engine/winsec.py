@@ -49,11 +49,28 @@ class ACL(ctypes.Structure):
 
 _advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)
 _kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+# Every function called has its argtypes and restype: without them ctypes passes a Python int as a C int,
+# and the pseudo-handle of this process (-1, read back as 2**64 - 1) overflows it (ArgumentError).
 _advapi32.GetNamedSecurityInfoW.restype = wintypes.DWORD
+_advapi32.GetNamedSecurityInfoW.argtypes = [
+    wintypes.LPCWSTR, ctypes.c_int, wintypes.DWORD, *[ctypes.POINTER(ctypes.c_void_p)] * 5
+]
+_advapi32.ConvertSidToStringSidW.restype = wintypes.BOOL
 _advapi32.ConvertSidToStringSidW.argtypes = [ctypes.c_void_p, ctypes.POINTER(wintypes.LPWSTR)]
+_advapi32.GetAce.restype = wintypes.BOOL
 _advapi32.GetAce.argtypes = [ctypes.c_void_p, wintypes.DWORD, ctypes.POINTER(ctypes.c_void_p)]
+_kernel32.LocalFree.restype = ctypes.c_void_p
 _kernel32.LocalFree.argtypes = [ctypes.c_void_p]
 _kernel32.GetCurrentProcess.restype = wintypes.HANDLE
+_kernel32.GetCurrentProcess.argtypes = []
+_kernel32.CloseHandle.restype = wintypes.BOOL
+_kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
+_advapi32.OpenProcessToken.restype = wintypes.BOOL
+_advapi32.OpenProcessToken.argtypes = [wintypes.HANDLE, wintypes.DWORD, ctypes.POINTER(wintypes.HANDLE)]
+_advapi32.GetTokenInformation.restype = wintypes.BOOL
+_advapi32.GetTokenInformation.argtypes = [
+    wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD, ctypes.POINTER(wintypes.DWORD)
+]
 
 
 def _sid_string(sid: int | None) -> str:

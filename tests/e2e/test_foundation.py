@@ -342,7 +342,7 @@ def test_bad_directive_value_is_a_collection_error(wyn: WynProject) -> None:
     wyn.write("test_b.wyn", PASSING)
     result = wyn.run()
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(["test_a.wyn:1: cannot collect: TIMEOUT needs a positive number of seconds*"])
+    result.stdout.fnmatch_lines(["test_a.wyn:1: cannot collect: TIMEOUT needs a positive, finite number of seconds*"])
 
 
 # ---------------------------------------------------------------- running

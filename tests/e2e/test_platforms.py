@@ -103,6 +103,9 @@ def test_windows_binary_names_and_paths_handed_to_wyn() -> None:
     assert executable_name("test_a", "win32") == "test_a.exe"
     assert executable_name("test_a.EXE", "win32") == "test_a.EXE"
     assert executable_name("test_a", "linux") == "test_a" and executable_name("test_a", "darwin") == "test_a"
+    # Wyn puts -o unquoted into the C compiler's command line: no space, quote or shell character in it.
+    assert executable_name("test_a b'c;d", "linux") == "test_a_b_c_d"
+    assert executable_name("test a", "win32") == "test_a.exe"
     assert wyn_path(PureWindowsPath("tests\\unit\\test_a.wyn")) == "tests/unit/test_a.wyn"
     assert wyn_path("C:\\proj\\tests\\test_a.wyn") == "C:/proj/tests/test_a.wyn"
 

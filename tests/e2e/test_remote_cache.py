@@ -20,7 +20,10 @@ import pytest
 from conftest import WynProject
 from servers import FaultServer, Server, make_key, running, start_nginx, start_redis, start_wsgidav
 
-pytest.importorskip("cryptography", reason="the remote cache needs cryptography (pip install -e '.[dev]')")
+pytest.importorskip(
+    "cryptography.hazmat.primitives.asymmetric.ed25519",
+    reason="the remote cache needs cryptography (pip install -e '.[dev]')",
+)
 
 SUITE = {
     "test_pass.wyn": '// EXPECT: hello\nprintln("hello")\n',
@@ -51,11 +54,13 @@ class Remote:
             if name.startswith("PYTEST_WYN_REMOTE_CACHE"):
                 monkeypatch.delenv(name)
 
-    def use(self, url: str, trusted: list[str] | None = None, write: bool = False, key: Path | None = None) -> None:
+    def use(
+        self, url: str, trusted: list[str] | None = None, write: bool = False, key: Path | None = None, timeout: int = 1
+    ) -> None:
         env = self.monkeypatch
         env.setenv("PYTEST_WYN_REMOTE_CACHE", url)
         env.setenv("PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS", "\n".join([self.public] if trusted is None else trusted))
-        env.setenv("PYTEST_WYN_REMOTE_CACHE_TIMEOUT", "1")
+        env.setenv("PYTEST_WYN_REMOTE_CACHE_TIMEOUT", str(timeout))
         if write:
             env.setenv("PYTEST_WYN_REMOTE_CACHE_WRITE", "1")
             env.setenv("PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY", str(key or self.key))
@@ -71,7 +76,7 @@ class Remote:
         return result
 
     def machine_b(
-        self, *args: str, trusted: list[str] | None = None, seconds: float = 120
+        self, *args: str, trusted: list[str] | None = None, seconds: float = 120, timeout: int = 1
     ) -> tuple[subprocess.CompletedProcess[str], Path]:
         """A copy of the project elsewhere, with an empty local cache, reading the remote.
 
@@ -79,7 +84,7 @@ class Remote:
         server could make grow or wait without end fails its test, not the machine.
         """
         url = os.environ["PYTEST_WYN_REMOTE_CACHE"]
-        self.use(url, trusted=trusted)
+        self.use(url, trusted=trusted, timeout=timeout)
         where = self.tmp / f"machine-b-{len(list(self.tmp.glob('machine-b-*')))}"
         shutil.copytree(self.wyn.path, where, ignore=shutil.ignore_patterns(".pytest_cache", "*.xml"))
         env = dict(os.environ, PYTEST_WYN_CACHE_DIR=str(where / ".local-cache"))
@@ -381,9 +386,11 @@ def test_a_slow_server_costs_at_most_the_fetch_ahead_budget(remote: Remote) -> N
             remote.wyn.write(f"test_more{n}.wyn", f'println("{n}")\n// EXPECT: {n}\n')
         remote.use(server.url, write=True)
         remote.wyn.run().assert_outcomes(passed=43, failed=3)
-        server.delay = 0.8
-        proc, counter = remote.machine_b("-n", "0", seconds=90)
-        assert "fetching ahead did not finish within 3 s" in proc.stdout
+        # 46 manifests, 8 at a time, 1.2 s each: 7.2 s in all, past the budget of 3 timeouts of 2 s,
+        # while each request stays well inside its own 2 s (room for a busy machine).
+        server.delay = 1.2
+        proc, counter = remote.machine_b("-n", "0", seconds=90, timeout=2)
+        assert "fetching ahead did not finish within 6 s" in proc.stdout
         assert proc.stdout.count("this session goes on with the local cache only") == 1
         assert len(compiles(counter)) > 0
         assert "3 failed, 43 passed" in proc.stdout

@@ -136,7 +136,8 @@ def build(path: str, out: str | None, release: bool, check_only: bool) -> int:
     memo = memo_path(cc, flags, csrc)
     if memo is None or not reuse(memo, out):
         # As Wyn: WYN_CC goes into a shell command line as written (it may carry arguments).
-        line = " ".join([cc, *flags, "-w", "-o", shlex.quote(out), shlex.quote(cfile)])
+        quote = subprocess.list2cmdline if os.name == "nt" else shlex.join  # cmd.exe's quoting, or sh's
+        line = " ".join([cc, *flags, "-w", quote(["-o", out, cfile])])
         proc = subprocess.run(line, shell=True, capture_output=True, text=True)
         if proc.returncode != 0:
             sys.stderr.write(f"{RED}\u2717{RESET} Build failed\n  Compiler output:\n{proc.stdout}{proc.stderr}\n")

@@ -11,7 +11,12 @@ import re
 import subprocess
 import sys
 
+import pytest
 from conftest import TESTS
+
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32", reason="the benchmarks measure processes with POSIX tools (resource, /bin/sh launchers)"
+)
 
 BENCH = TESTS / "bench"
 

@@ -101,3 +101,29 @@ def test_a_timed_out_program_says_how_to_raise_the_limit() -> None:
         "timed out after 2 s; the test binary and its children were killed "
         "(raise the limit with // TIMEOUT: N in the file, or --wyn-timeout=S)"
     )
+
+
+WINDOWS_CRASHES = [
+    (0xC0000005, b"total: 3\n", "exit 0xc0000005: access violation"),
+    (0xC00000FD, b"total: 3\n", "exit 0xc00000fd: stack overflow"),
+    (-1073741819, b"total: 3\n", "exit 0xc0000005: access violation"),  # the same code, read as signed
+    (0xC0000999, b"total: 3\n", "exit 0xc0000999: an NTSTATUS error"),
+    (1, b"total: 3\n\x1b[31mCrash detected\x1b[0m: access violation\n", "Crash detected: access violation"),
+]
+
+
+@pytest.mark.parametrize(("code", "output", "told"), WINDOWS_CRASHES)
+def test_a_windows_crash_after_the_expected_output_fails_every_kind_of_test(code: int, output: bytes, told: str) -> None:
+    """Issue 27.4: Windows has no signals, so an output test that printed its lines and then crashed passed."""
+    output_test = judge_program(parse('println("total: 3")\n// EXPECT: total: 3\n'), run(output, code), 30)
+    assert not output_test.passed and output_test.message == f"the test binary crashed ({told})"
+    exit_test = judge_program(parse(f"// EXPECT_EXIT: {code}\n"), run(output, code), 30)
+    assert not exit_test.passed and "crashed" in exit_test.message
+    blocks = judge_blocks(parse('test "a" {\n    assert(true)\n}\n'), run(output, code), 30)
+    assert [v.passed for v in blocks] == [False]
+
+
+def test_an_ordinary_exit_status_is_no_crash() -> None:
+    for code in (0, 1, 3, 255):
+        verdict = judge_program(parse(f'println("a")\n// EXPECT: a\n// EXPECT_EXIT: {code}\n'), run(b"a\n", code), 30)
+        assert verdict.passed

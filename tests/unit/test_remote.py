@@ -16,7 +16,8 @@ from pytest_wyn.engine.remote.manifest import FORMAT, Manifest, Result, envelope
 from pytest_wyn.engine.remote.signing import Signer, TrustedKeys, parse_public_line, ssh_line
 from pytest_wyn.engine.remote.tier import ERRORS_IN_A_ROW, RemoteCache
 
-pytest.importorskip("cryptography")
+# The ed25519 module loads cryptography's compiled part: where that cannot load (Wine), skip too.
+pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ed25519")
 
 
 class MemoryBackend:

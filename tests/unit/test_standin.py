@@ -55,15 +55,15 @@ def test_the_first_place_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_the_command_line_contract(tmp_path: Path) -> None:
     (tmp_path / "t.wyn").write_text('test "a" {\n    assert(true)\n}\n')
     run = [sys.executable, str(STANDIN)]
-    version = subprocess.run([*run, "--version"], capture_output=True, text=True)
+    version = subprocess.run([*run, "--version"], capture_output=True, encoding="utf-8")
     assert version.returncode == 0 and "Wyn" in version.stdout and "v1.20.0" in version.stdout
-    built = subprocess.run([*run, "build", "t.wyn", "-o", "out"], cwd=tmp_path, capture_output=True, text=True)
+    built = subprocess.run([*run, "build", "t.wyn", "-o", "out"], cwd=tmp_path, capture_output=True, encoding="utf-8")
     assert built.returncode == 0, built.stdout + built.stderr
     assert (tmp_path / "t.wyn.c").exists()  # as Wyn: the generated C stays beside the source
-    ran = subprocess.run([str(tmp_path / "out")], capture_output=True, text=True)
+    ran = subprocess.run([str(tmp_path / "out")], capture_output=True, encoding="utf-8")
     assert ran.returncode == 0 and "\x1b[32m\u2713\x1b[0m a" in ran.stdout
     (tmp_path / "bad.wyn").write_text("println(nope)\n")
-    failed = subprocess.run([*run, "build", "bad.wyn", "-o", "bad"], cwd=tmp_path, capture_output=True, text=True)
+    failed = subprocess.run([*run, "build", "bad.wyn", "-o", "bad"], cwd=tmp_path, capture_output=True, encoding="utf-8")
     assert failed.returncode == 1 and "Error at line 1: Undefined variable 'nope'" in failed.stderr
 
 

@@ -38,8 +38,13 @@ JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x00002000
 JOB_OBJECT_EXTENDED_LIMIT_INFORMATION_CLASS = 9
 PROCESS_TERMINATE = 0x0001
 PROCESS_SET_QUOTA = 0x0100
+PROCESS_SUSPEND_RESUME = 0x0800
 PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
 SYNCHRONIZE = 0x00100000
+# NtResumeProcess needs PROCESS_SUSPEND_RESUME: without it every program stayed suspended until its timeout.
+PROCESS_RIGHTS = (
+    PROCESS_TERMINATE | PROCESS_SET_QUOTA | PROCESS_SUSPEND_RESUME | PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE
+)
 WAIT_OBJECT_0 = 0
 STILL_ACTIVE = 259
 ERROR_ACCESS_DENIED = 5
@@ -82,19 +87,30 @@ class JOBOBJECT_EXTENDED_LIMIT_INFORMATION(ctypes.Structure):
 
 _kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
 _ntdll = ctypes.WinDLL("ntdll")
+# Every function called has its argtypes and restype: without them ctypes passes and returns C ints, and
+# a 64-bit handle (or the pseudo-handle -1) does not fit.
 _kernel32.CreateJobObjectW.restype = wintypes.HANDLE
 _kernel32.CreateJobObjectW.argtypes = [ctypes.c_void_p, wintypes.LPCWSTR]
+_kernel32.SetInformationJobObject.restype = wintypes.BOOL
 _kernel32.SetInformationJobObject.argtypes = [wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD]
+_kernel32.AssignProcessToJobObject.restype = wintypes.BOOL
 _kernel32.AssignProcessToJobObject.argtypes = [wintypes.HANDLE, wintypes.HANDLE]
+_kernel32.TerminateJobObject.restype = wintypes.BOOL
 _kernel32.TerminateJobObject.argtypes = [wintypes.HANDLE, wintypes.UINT]
 _kernel32.OpenProcess.restype = wintypes.HANDLE
 _kernel32.OpenProcess.argtypes = [wintypes.DWORD, wintypes.BOOL, wintypes.DWORD]
+_kernel32.CloseHandle.restype = wintypes.BOOL
 _kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
 _kernel32.WaitForSingleObject.restype = wintypes.DWORD
 _kernel32.WaitForSingleObject.argtypes = [wintypes.HANDLE, wintypes.DWORD]
+_kernel32.GetExitCodeProcess.restype = wintypes.BOOL
 _kernel32.GetExitCodeProcess.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD)]
+_kernel32.GetProcessTimes.restype = wintypes.BOOL
 _kernel32.GetProcessTimes.argtypes = [wintypes.HANDLE, *[ctypes.POINTER(wintypes.FILETIME)] * 4]
+_kernel32.SetErrorMode.restype = wintypes.UINT
+_kernel32.SetErrorMode.argtypes = [wintypes.UINT]
 _ntdll.NtResumeProcess.argtypes = [wintypes.HANDLE]
+_ntdll.NtResumeProcess.restype = ctypes.c_long  # NTSTATUS: negative is an error
 
 _errors_quiet = False
 
@@ -173,15 +189,18 @@ def run(request: Run) -> Completed:
             )
         except OSError as exc:
             return Completed(None, None, False, b"", 0, 0.0, launch_error=f"{exc.strerror or exc} ({argv[0]})")
-        handle = _kernel32.OpenProcess(
-            PROCESS_TERMINATE | PROCESS_SET_QUOTA | PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE, False, proc.pid
-        )
+        handle = _kernel32.OpenProcess(PROCESS_RIGHTS, False, proc.pid)
         try:
             if not handle or not _kernel32.AssignProcessToJobObject(job, handle):
                 proc.kill()
                 proc.wait()
                 return Completed(None, None, False, b"", 0, 0.0, launch_error="cannot put the program into a job")
-            _ntdll.NtResumeProcess(handle)
+            status = _ntdll.NtResumeProcess(handle)
+            if status < 0:  # an NTSTATUS error: the program would stay suspended until its timeout
+                proc.kill()
+                proc.wait()
+                why = f"cannot resume the program (NTSTATUS {status & 0xFFFFFFFF:#010x})"
+                return Completed(None, None, False, b"", 0, 0.0, launch_error=why)
             return _collect(proc, int(handle), job, start, timeout, limit, limits, cancel)
         finally:
             if handle:
