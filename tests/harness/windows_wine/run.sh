@@ -53,7 +53,7 @@ expect "6 passed, 1 skipped, 1 xfailed" "$WORK/3c.log"; expect "2 workers" "$WOR
 unset PYTEST_WYN_CACHE_DIR
 
 step "end-to-end sessions on Windows (tests/e2e/test_windows.py)"
-check "$SRC" "$WORK/4.log" -m pytest -q -rfEs -p no:randomly tests/e2e/test_windows.py
+check "$SRC" "$WORK/4.log" -m pytest -v -rfEs -p no:randomly tests/e2e/test_windows.py
 
 wineserver -k 2>/dev/null || true   # this prefix's wineserver only
 echo; [ $status = 0 ] && echo "== windows: all passed" || echo "== windows: FAILED (see above)"
