@@ -24,9 +24,10 @@ from .engine.record import InFlight, save_worker_startup
 from .engine.remote.tier import RemoteStats
 from .engine.runahead import RunAhead
 from .engine.settings import DEFAULT_FILES
-from .engine.testfile import is_test_file, is_wyn_file
+from .engine.testfile import is_snapshot_test, is_test_file, is_wyn_file
 from .items import WynFile, WynItem
 from .session import WynSession, payload
+from .snapshots import WynSnapshotFile, WynSnapshotItem
 from .waiting import WaitingLine
 from .workers.parallel import RUN_AHEAD_ALLOWED
 
@@ -69,9 +70,11 @@ class WynPlugin:
             message = f"pytest-wyn: {state.lock_problem}; concurrent builds of one file may collide"
             self.config.issue_config_time_warning(WynWarning(message), 2)
 
-    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> WynFile | None:
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.File | None:
         if not is_wyn_file(file_path.name):
             return None
+        if is_snapshot_test(file_path):
+            return WynSnapshotFile.from_parent(parent, path=file_path)
         if not is_test_file(file_path, self.state.settings.files, named=parent.session.isinitpath(file_path)):
             return None
         return WynFile.from_parent(parent, path=file_path)
@@ -91,6 +94,8 @@ class WynPlugin:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
+        if call.when == "call" and isinstance(item, WynSnapshotItem) and item.wyn_update:
+            report.wyn_update = item.wyn_update
         if call.when == "call" and isinstance(item, WynItem):
             if item.wyn_update:
                 report.wyn_update = item.wyn_update  # travels with the report, through xdist too
@@ -213,6 +218,12 @@ class WynPlugin:
         if stats.retries:
             line += f", {int(stats.retries)} build(s) retried for host reasons"
         tr.write_line(line)
+        c_steps = int(stats.c_reused + stats.c_compiled)
+        if c_steps:
+            tr.write_line(
+                f"C generated for {c_steps} of them: {int(stats.c_reused)} C compile(s) reused "
+                f"(the second cache level), {int(stats.c_compiled)} compiled"
+            )
         remote = remote_line(self.state.remote_stats)
         if remote:
             tr.write_line(remote)

@@ -15,6 +15,7 @@ import platformdirs
 import pytest
 
 from . import settings_table
+from .engine.knownfail import read_lists
 from .engine.remote.config import DEFAULT_REMOTE_TIMEOUT, SCHEMES, RemoteConfig, redact, scheme_of, with_lower_scheme
 from .engine.settings import (
     BOOL_ACCEPTED,
@@ -153,6 +154,14 @@ def _read(config: pytest.Config) -> Settings:
         and _flag("wyn_run_ahead", config.getini("wyn_run_ahead"), True),
         update=_update_mode(_given(config, "wyn_update")),
         remote=_remote(config),
+        c_cache=_flag("wyn_c_cache", _given(config, "wyn_c_cache"), True),
+        known_failures=tuple(
+            (name, known.list_name, known.kind)
+            for name, known in read_lists(list(config.getini("wyn_known_failures")), root).items()
+        ),
+        c_cache_dir=root / Path(env["PYTEST_WYN_C_CACHE_DIR"]).expanduser()
+        if env.get("PYTEST_WYN_C_CACHE_DIR")
+        else None,
     )
 
 

@@ -178,6 +178,10 @@ def _open_store(session: WynSession) -> None:
         store.prepare()
         if opts.clear_cache:
             store.clear()
+            c_level = Store(opts.c_cache_dir or store.root / "c")
+            if c_level.root.is_dir():
+                c_level.prepare()
+                c_level.clear()  # both levels: --wyn-cache-clear empties the compile cache
         store.sweep_staging()
     except CacheDirError as exc:
         raise pytest.UsageError(f"pytest-wyn: refusing the cache directory: {exc}") from None

@@ -106,6 +106,14 @@ SETTINGS: tuple[Setting, ...] = (
             "PYTEST_WYN_CACHE_DIR", "the platformdirs user cache directory"),
     Setting("wyn_cache_max_size", "string", "", f"cache size cap (default {DEFAULT_CACHE_SIZE})",
             env="PYTEST_WYN_CACHE_MAX_SIZE", default_shown=DEFAULT_CACHE_SIZE),
+    Setting("wyn_c_cache", "string", "", "the second cache level, generated C -> binary (default on)",
+            env="PYTEST_WYN_C_CACHE", default_shown="on, with the compile cache: a compile whose generated C "
+            "was compiled before reuses that binary ([the compiler developer's loop](#the-compiler-developers-loop))"),
+    Setting(env="PYTEST_WYN_C_CACHE_DIR",
+            default_shown="`c/` in the compile cache directory: where the second level keeps its entries"),
+    Setting("wyn_known_failures", "linelist", [], "known-failure lists: lines `<filename> <fail|hang|flaky>`",
+            default_shown="none; files (from the rootdir) of `<filename> <fail|hang|flaky>` lines, as Wyn's "
+            "`tests/stdlib/known_failures.txt`: a listed test is an expected failure (`xfail`, not strict)"),
     Setting(option="--wyn-no-cache", option_args=_switch("neither read nor write the compile cache"),
             env="PYTEST_WYN_NO_CACHE", env_note="`PYTEST_WYN_NO_CACHE=1`"),
     Setting(option="--wyn-cache-clear", option_args=_switch("empty the compile cache first")),

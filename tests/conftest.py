@@ -72,6 +72,8 @@ class WynProject:
             "WYN_STANDIN_DELAY",
             "WYN_STANDIN_CRASH",
             "PYTEST_ADDOPTS",
+            "PYTEST_WYN_C_CACHE",
+            "WYN_ROOT",
         ):
             monkeypatch.delenv(name, raising=False)
         if not all_plugins:
@@ -80,6 +82,12 @@ class WynProject:
         self.compiler.write_text(launcher_text(STANDIN))
         self.compiler.chmod(0o755)
         self.ini("")
+
+    def own_c_cache(self) -> Path:
+        """A second cache level of this project's own (not the suite's shared one): its counts are this test's."""
+        where = self.cache.parent / "c-level"
+        self.monkeypatch.setenv("PYTEST_WYN_C_CACHE_DIR", str(where))
+        return where
 
     def ini(self, extra: str) -> None:
         self.pytester.makeini("[pytest]\nwyn = true\n" + textwrap.dedent(extra))
@@ -134,11 +142,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def standin_cc_memo(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """One C-compile memo for the stand-in across the session, xdist workers included (its docstring)."""
+    """One C-compile memo for the stand-in across the session, xdist workers included (its docstring).
+
+    And one second cache level (generated C -> binary) for every project the suite makes: its key is the
+    C compile's content, so sharing it is as safe as the memo, and the suite compiles the same small
+    programs hundreds of times. Tests of that level give their project its own (``WynProject.own_c_cache``).
+    """
     base = tmp_path_factory.getbasetemp()
-    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "standin-cc-memo"
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / "standin-cc-memo"
     root.mkdir(exist_ok=True)
     os.environ["WYN_STANDIN_CC_MEMO"] = str(root)
+    os.environ["PYTEST_WYN_C_CACHE_DIR"] = str(shared / "c-level-cache")
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import CorruptEntry, Entry, EntryMeta, Store, UnsafeEntry, copy_verified
-from .compiling import BuildResult, Compiler, new_run_dir
+from .cache import CacheDirError, CorruptEntry, Entry, EntryMeta, Store, UnsafeEntry, copy_verified
+from .clevel import CLevel, c_step, open_c_level, write_front
+from .compiling import Attempt, BuildResult, Compiler, new_run_dir
 from .hostpaths import executable_name, wyn_path
 from .key import KeyInputs, compute_key, keyed
 from .remote.signing import TrustedKeys
@@ -31,12 +32,26 @@ class BuildStats:
     hits: int = 0
     saved_seconds: float = 0.0
     retries: int = 0
+    c_reused: int = 0  # compiles whose C step the second level served
+    c_compiled: int = 0  # compiles whose C step ran the real C compiler (and stored what it made)
 
     def add(self, other: dict[str, float]) -> None:
         """Fold in another process's statistics (from JSON): counts stay whole numbers."""
         for name, value in other.items():
             mine = getattr(self, name)
             setattr(self, name, mine + type(mine)(value))
+
+def _open_c_level(front: str, store: Store | None, settings: Settings) -> CLevel | None:
+    """The second level, when the first is on and it is not switched off (wyn_c_cache)."""
+    if store is None or not settings.c_cache:
+        return None
+    c_store = Store(settings.c_cache_dir or store.root / "c")
+    try:
+        c_store.prepare()
+    except (OSError, CacheDirError):
+        return None  # compiles go on without it; the first level still serves
+    return open_c_level(front, c_store.root)
+
 
 UNTRUSTED_LOCAL = (
     "cache entries fetched from the remote cache under a key that is no longer trusted (or is revoked) "
@@ -67,6 +82,9 @@ class Builder:
         self.compiler = Compiler(toolchain, command, rootdir, settings, lock_dir)
         self.key_inputs = KeyInputs.current(toolchain, command, rootdir)
         self.run_dir = new_run_dir()
+        self.front = write_front(self.run_dir)  # the C-compiler front's launcher (cfront.py)
+        self.c_level = _open_c_level(self.front, store, settings)
+        self.c_steps: dict[str, int] = {"reused": 0, "compiled": 0}
         self.writable = True  # False after a write failed: reads go on
         self.hits = 0  # distinct entries served: a file run again (alone, or rerun) is still one file
         self.saved_seconds = 0.0
@@ -78,7 +96,15 @@ class Builder:
     @property
     def stats(self) -> BuildStats:
         c = self.compiler
-        return BuildStats(c.compiled, c.compile_seconds, self.hits, self.saved_seconds, c.retries)
+        return BuildStats(
+            c.compiled,
+            c.compile_seconds,
+            self.hits,
+            self.saved_seconds,
+            c.retries,
+            self.c_steps["reused"],
+            self.c_steps["compiled"],
+        )
 
     def close(self) -> None:
         shutil.rmtree(self.run_dir, ignore_errors=True)
@@ -210,7 +236,7 @@ class Builder:
         cache costs the cache entry, never the build.
         """
         assert self.store is not None
-        result, attempt = self.compiler.compile(source, arg, self._slot(source), cancel)
+        result, attempt = self._compile(source, arg, cancel)
         if not attempt.cacheable or not self._unchanged(source, arg, key):
             return result
         meta = EntryMeta(
@@ -240,6 +266,17 @@ class Builder:
             return False
 
     def _compile_uncached(self, source: Path, arg: str, cancel: threading.Event | None) -> BuildResult:
+        return self._compile(source, arg, cancel)[0]
+
+    def _compile(self, source: Path, arg: str, cancel: threading.Event | None) -> tuple[BuildResult, Attempt]:
+        """One compile into a fresh slot, its C step through the second level when there is one."""
         target = self._slot(source)
-        result, _ = self.compiler.compile(source, arg, target, cancel)
-        return result
+        if self.c_level is None:
+            return self.compiler.compile(source, arg, target, cancel)
+        log = target.parent / "c-step.log"
+        done = self.compiler.compile(source, arg, target, cancel, self.c_level.env(log))
+        step = c_step(log)
+        if step in self.c_steps:
+            with self._lock:
+                self.c_steps[step] += 1
+        return done

@@ -83,13 +83,21 @@ class Compiler:
         return self.command.argv(self.toolchain.path, arg, wyn_path(output))
 
     def compile(
-        self, source: Path, arg: str, output: Path, cancel: threading.Event | None = None
+        self,
+        source: Path,
+        arg: str,
+        output: Path,
+        cancel: threading.Event | None = None,
+        env: dict[str, str] | None = None,
     ) -> tuple[BuildResult, Attempt]:
-        """Compile, retrying host failures; ``cancel``, set from another thread, kills the compile."""
+        """Compile, retrying host failures; ``cancel``, set from another thread, kills the compile.
+
+        ``env``: added to the compiler's environment (the second cache level's ``WYN_CC``).
+        """
         retries: list[str] = []
         attempt: Attempt | None = None
         for n in range(self.max_retries + 1):
-            attempt = self._attempt(source, arg, output, cancel)
+            attempt = self._attempt(source, arg, output, cancel, env)
             with self._lock:
                 self.compiled += 1
                 self.compile_seconds += attempt.done.seconds
@@ -115,7 +123,9 @@ class Compiler:
             result.diagnostics += f"\n[... {done.cut_bytes} bytes of compiler output cut ...]"
         return result, attempt
 
-    def _attempt(self, source: Path, arg: str, output: Path, cancel: threading.Event | None) -> Attempt:
+    def _attempt(
+        self, source: Path, arg: str, output: Path, cancel: threading.Event | None, env: dict[str, str] | None
+    ) -> Attempt:
         argv = self.argv(arg, output)
         produced = self.command.produced_path(arg)
         with (
@@ -127,7 +137,7 @@ class Compiler:
             done = run_bounded(
                 argv,
                 cwd=str(self.rootdir),
-                env=child_env(),
+                env=child_env(extra=env),
                 timeout=self.compile_timeout,
                 limit=self.output_limit,
                 die_with_parent=True,

@@ -62,6 +62,9 @@ class Settings:
     run_ahead: bool  # without workers, run upcoming files' binaries ahead, concurrently
     keep_binaries: Path | None = None  # --wyn-keep-binaries: where each test binary is kept
     remote: RemoteConfig | None = None  # the shared cache tier, when one is named and not switched off
+    c_cache: bool = True  # the second level: generated C -> binary (with the compile cache only)
+    c_cache_dir: Path | None = None  # where it lives; None: `c/` in the compile cache
+    known_failures: tuple[tuple[str, str, str], ...] = ()  # (file name, the list naming it, kind): xfail
 
     @classmethod
     def defaults(cls, cache_dir: Path, **changes: object) -> Settings:

@@ -17,6 +17,7 @@ from .names import item_names
 from .spec import Block, Spec
 
 WYN_SUFFIX = ".wyn"
+SNAPSHOT_SUFFIX = ".c.golden"  # Wyn's tests/golden layout: NAME.wyn beside NAME.c.golden
 
 
 def is_wyn_file(name: str) -> bool:
@@ -24,11 +25,26 @@ def is_wyn_file(name: str) -> bool:
     return name.endswith(WYN_SUFFIX)
 
 
+def snapshot_of(source: Path) -> Path | None:
+    """The ``NAME.c.golden`` beside ``NAME.wyn``, if there is one: then the file is a snapshot test."""
+    if not is_wyn_file(source.name):
+        return None
+    golden = source.with_name(source.name[: -len(WYN_SUFFIX)] + SNAPSHOT_SUFFIX)
+    return golden if golden.is_file() else None
+
+
+def is_snapshot_test(path: Path) -> bool:
+    """A golden-C snapshot test: ``NAME.wyn`` beside ``NAME.c.golden``, whatever its name (never run)."""
+    return is_wyn_file(path.name) and snapshot_of(path) is not None
+
+
 def is_test_file(path: Path, patterns: Sequence[str], named: bool = False) -> bool:
-    """A Wyn test file: named on the command line, or matching a ``wyn_files`` pattern by name or path."""
+    """A Wyn program test file: named on the command line, or matching a ``wyn_files`` pattern by name or path
+    (not a snapshot test: only its C is generated)."""
     if not is_wyn_file(path.name):
         return False
-    return named or any(fnmatch.fnmatch(path.name, p) or fnmatch.fnmatch(str(path), p) for p in patterns)
+    matched = named or any(fnmatch.fnmatch(path.name, p) or fnmatch.fnmatch(str(path), p) for p in patterns)
+    return matched and not is_snapshot_test(path)
 
 
 def file_stem(name: str) -> str:

@@ -216,7 +216,7 @@ def writable_target(path: Path) -> Path:
     return target
 
 
-def write_in_place(path: Path, text: str, expected_digest: str) -> None:
+def write_in_place(path: Path, text: str | bytes, expected_digest: str) -> None:
     """Replace the file's text, unless it changed since it was read (Refused); mode, links and owner kept.
 
     A file with one name is replaced atomically (a temporary file renamed over
@@ -227,7 +227,7 @@ def write_in_place(path: Path, text: str, expected_digest: str) -> None:
     if digest(current) != expected_digest:
         raise Refused("the file changed since it was compiled; run again")
     st = os.stat(path)
-    data = text.encode("utf-8")
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
     if st.st_nlink > 1:
         with open(path, "r+b") as f:
             f.write(data)

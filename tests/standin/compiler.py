@@ -515,8 +515,10 @@ def unescape_c(code: str) -> str:
     )
 
 
-RUNTIME = r"""
-#include <stdio.h>
+# The generated C only includes the runtime header, as Wyn's does: ROOT/src/wyn_runtime.h, where ROOT is
+# $WYN_ROOT or the stand-in's own root, where the driver writes RUNTIME_HEADER (roots.py).
+RUNTIME = '#include "wyn_runtime.h"\n'
+RUNTIME_HEADER = r"""#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
@@ -563,3 +565,4 @@ static void wyn_assert_eq(const char *got, const char *expected) {
   }
 }
 """
+

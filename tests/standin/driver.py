@@ -132,12 +132,17 @@ def build(path: str, out: str | None, release: bool, check_only: bool) -> int:
     import shlex
     import subprocess
 
+    from .roots import link_inputs, runtime_root
+
+    root = runtime_root()
     flags = ["-O2", "-s", "-DWYN_RELEASE_FLAG=1"] if release else ["-O0"]
-    memo = memo_path(cc, flags, csrc)
+    memo = memo_path(cc, flags, csrc, root)
     if memo is None or not reuse(memo, out):
-        # As Wyn: WYN_CC goes into a shell command line as written (it may carry arguments).
+        # As Wyn: WYN_CC goes into a shell command line as written (it may carry arguments), and the line
+        # has Wyn's shape: the runtime's headers by -I ROOT/src, the runtime library after the C file.
         quote = subprocess.list2cmdline if os.name == "nt" else shlex.join  # cmd.exe's quoting, or sh's
-        line = " ".join([cc, *flags, "-w", quote(["-o", out, cfile])])
+        words = [*flags, "-w", "-I", f"{root}/src", "-o", out, cfile, *link_inputs(root)]
+        line = " ".join([cc, quote(words)])
         proc = subprocess.run(line, shell=True, capture_output=True, text=True)
         if proc.returncode != 0:
             sys.stderr.write(f"{RED}\u2717{RESET} Build failed\n  Compiler output:\n{proc.stdout}{proc.stderr}\n")
@@ -145,12 +150,12 @@ def build(path: str, out: str | None, release: bool, check_only: bool) -> int:
         if memo is not None:
             keep(out, memo)
     ms = int((time.monotonic() - start) * 1000)
-    size = os.path.getsize(out) // 1024
+    size = os.path.getsize(out) // 1024 if os.path.exists(out) else 0  # a WYN_CC that compiles nothing: as Wyn
     print(f"{GREEN}\u2713{RESET} Built: {out} ({size}KB, {ms}ms)", flush=True)
     return 0
 
 
-def memo_path(cc: str, flags: list[str], csrc: str) -> str | None:
+def memo_path(cc: str, flags: list[str], csrc: str, root: str) -> str | None:
     """Where the executable for this C text, these flags and this C compiler is kept, if anywhere.
 
     With WYN_STANDIN_CC_MEMO (the suite sets it), a C compile of the same text
@@ -168,7 +173,15 @@ def memo_path(cc: str, flags: list[str], csrc: str) -> str | None:
         st = os.stat(real)
     except OSError:
         return None
-    identity = "\0".join([real, str(st.st_size), str(st.st_mtime_ns), *flags, csrc])
+    from .roots import link_inputs
+
+    try:
+        with open(os.path.join(root, "src", "wyn_runtime.h"), "rb") as f:
+            header = f.read().decode("utf-8", "replace")
+        libs = [f"{lib} {os.stat(lib).st_mtime_ns} {os.stat(lib).st_size}" for lib in link_inputs(root)]
+    except OSError:
+        return None
+    identity = "\0".join([real, str(st.st_size), str(st.st_mtime_ns), *flags, csrc, header, *libs])
     return os.path.join(root, hashlib.sha256(identity.encode()).hexdigest())
 
 
