@@ -242,8 +242,9 @@ def crash_name(returncode: int | None, output: str = "") -> str | None:
 def windows_crash(returncode: int | None, output: str = "") -> str | None:
     """A Windows crash, which comes with no signal: an NTSTATUS error code (0xC0000000 and up) for an exit
     status, or Wyn's crash handler's report (`Crash detected`, then exit 1). Never an exit a program chose:
-    POSIX exit statuses stop at 255, and a negative one is a signal, judged as such."""
-    if returncode is None or returncode < 0:
+    POSIX exit statuses stop at 255, and a small negative one (-1 to -64) is a signal, judged as such; an
+    NTSTATUS read as signed is far below that (0xC0000005 is -1073741819)."""
+    if returncode is None or -65536 < returncode < 0:
         return None
     status = returncode & 0xFFFFFFFF
     if status >= 0xC0000000 or status in NTSTATUS:

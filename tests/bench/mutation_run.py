@@ -9,8 +9,10 @@ the plan starts); the uncached run is strictly serial (-n0), the reference.
 Over a generated project whose tests import modules that import modules, it
 repeatedly applies one random mutation: edit a test, edit / create / delete
 an imported module (including one that shadows another in Wyn's search order),
-swap the compiler for another build, toggle compile arguments or WYN_CC, or
-touch files without changing them. After each it runs the suite with the
+swap the compiler for another build, edit the compiler without changing the C it
+generates (the second cache level's case), edit the runtime header or rebuild the
+runtime library (of a WYN_ROOT, as Wyn's), toggle compile arguments, set WYN_CC
+to one of two C-compiler wrappers or unset it, or touch files without changing them. After each it runs the suite with the
 cache and with ``--wyn-no-cache`` and compares every test's verdict. Prints
 the counts; exits 1 on any difference.
 
@@ -57,12 +59,20 @@ class Project:
         generator.write_text(
             text.replace(floor, "return mod ? a % b : (a / b - ((a % b != 0) && ((a < 0) != (b < 0))));")
         )
-        self.cc = root / "tools" / "flagcc"
-        self.cc.write_text('#!/bin/sh\nexec cc -DWYN_CC_FLAG=1 "$@"\n')
-        self.cc.chmod(0o755)
+        self.ccs = {}
+        for flag in (1, 2):
+            cc = root / "tools" / f"flagcc{flag}"
+            cc.write_text(f'#!/bin/sh\nexec cc -DWYN_CC_FLAG={flag} "$@"\n')
+            cc.chmod(0o755)
+            self.ccs[flag] = cc
         self.use_compiler("a")
         self.args = ""
-        self.wyn_cc = False
+        self.wyn_cc = 0  # 0: unset; 1 or 2: that wrapper
+        self.edits = 0
+        # A runtime root as Wyn's (WYN_ROOT): its header defines RT_CONST, its library rt_lib().
+        self.rt = root / "tools" / "rt"
+        self.rt_header, self.rt_lib = 1, 1
+        self.write_runtime()
         self.constants = {"m0": 1, "m1": 2, "m2": 3}
         for name in self.constants:
             self.write_module(name)
@@ -75,7 +85,22 @@ class Project:
         (self.tests / "test_release.wyn").write_text(
             '// EXPECT: 0\n__c("printf(\\"%d\\\\n\\", (int)WYN_RELEASE_FLAG);")\n'
         )
-        (self.tests / "test_cc.wyn").write_text('// EXPECT: 0\n__c("printf(\\"%d\\\\n\\", (int)WYN_CC_FLAG);")\n')
+        (self.tests / "test_cc.wyn").write_text('// EXPECT: 1\n__c("printf(\\"%d\\\\n\\", (int)WYN_CC_FLAG);")\n')
+        (self.tests / "test_rt_header.wyn").write_text('// EXPECT: 1\n__c("printf(\\"%d\\\\n\\", RT_CONST);")\n')
+        (self.tests / "test_rt_lib.wyn").write_text(
+            '// EXPECT: 1\n__c("extern int rt_lib(void); printf(\\"%d\\\\n\\", rt_lib());")\n'
+        )
+
+    def write_runtime(self) -> None:
+        from standin.compiler import RUNTIME_HEADER
+
+        (self.rt / "src").mkdir(parents=True, exist_ok=True)
+        (self.rt / "runtime").mkdir(exist_ok=True)
+        (self.rt / "src" / "wyn_runtime.h").write_text(RUNTIME_HEADER + f"#define RT_CONST {self.rt_header}\n")
+        (self.rt / "rt.c").write_text(f"int rt_lib(void) {{ return {self.rt_lib}; }}\n")
+        subprocess.run(["cc", "-c", "-o", str(self.rt / "rt.o"), str(self.rt / "rt.c")], check=True)
+        (self.rt / "runtime" / "libwyn_rt.a").unlink(missing_ok=True)
+        subprocess.run(["ar", "rcs", str(self.rt / "runtime" / "libwyn_rt.a"), str(self.rt / "rt.o")], check=True)
 
     def use_compiler(self, which: str) -> None:
         target = self.compiler_a if which == "a" else self.compiler_b
@@ -111,7 +136,12 @@ class Project:
                 "shadow module",
                 "extra module",
                 "swap compiler",
+                "edit compiler",
+                "edit compiler",
+                "runtime header",
+                "runtime library",
                 "toggle args",
+                "toggle WYN_CC",
                 "toggle WYN_CC",
                 "touch",
             ]
@@ -143,21 +173,37 @@ class Project:
         if kind == "swap compiler":
             self.use_compiler("b" if self.compiler == "a" else "a")
             return f"compiler {self.compiler}"
+        if kind == "edit compiler":
+            self.edits += 1
+            driver = self.root / "tools" / self.compiler / "standin" / "driver.py"
+            driver.write_text(driver.read_text() + f"# edit {self.edits}: no change to the C it generates\n")
+            return f"edit compiler {self.compiler} (C unchanged)"
+        if kind == "runtime header":
+            self.rt_header = 3 - self.rt_header
+            self.write_runtime()
+            return f"runtime header RT_CONST {self.rt_header}"
+        if kind == "runtime library":
+            self.rt_lib = 3 - self.rt_lib
+            self.write_runtime()
+            return f"runtime library rt_lib() {self.rt_lib}"
         if kind == "toggle args":
             self.args = "" if self.args else "--release"
             return f"args {self.args!r}"
         if kind == "toggle WYN_CC":
-            self.wyn_cc = not self.wyn_cc
-            return f"WYN_CC {'flagcc' if self.wyn_cc else 'unset'}"
+            self.wyn_cc = self.rng.choice([n for n in (0, 1, 2) if n != self.wyn_cc])
+            return f"WYN_CC {f'flagcc{self.wyn_cc}' if self.wyn_cc else 'unset'}"
         victim = self.rng.choice(sorted(self.tests.glob("*.wyn")))
         os.utime(victim, (time.time() + 5, time.time() + 5))
         return f"touch {victim.name}"
 
     def verdicts(self, cache: Path | None, remote: dict[str, str] | None = None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_WYN", "PYTEST_ADDOPTS", "WYN_CC"))}
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_WYN", "PYTEST_ADDOPTS", "WYN_CC", "WYN_ROOT"))
+        }
         env.update(remote or {})
         if self.wyn_cc:
-            env["WYN_CC"] = str(self.cc)
+            env["WYN_CC"] = str(self.ccs[self.wyn_cc])
+        env["WYN_ROOT"] = str(self.rt)
         report = self.root / "report.xml"
         # With the cache: the default way (run-ahead, or the workers the plan chooses).
         # Without: strictly serial (-n0), the reference every verdict is compared with.

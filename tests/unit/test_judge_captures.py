@@ -106,6 +106,7 @@ def test_a_timed_out_program_says_how_to_raise_the_limit() -> None:
 WINDOWS_CRASHES = [
     (0xC0000005, b"total: 3\n", "exit 0xc0000005: access violation"),
     (0xC00000FD, b"total: 3\n", "exit 0xc00000fd: stack overflow"),
+    (-1073741819, b"total: 3\n", "exit 0xc0000005: access violation"),  # the same status, read as signed
     (0xC0000999, b"total: 3\n", "exit 0xc0000999: an NTSTATUS error"),
     (1, b"total: 3\n\x1b[31mCrash detected\x1b[0m: access violation\n", "Crash detected: access violation"),
 ]

@@ -124,6 +124,7 @@ def test_a_key_file_that_is_not_ed25519_is_refused_with_the_fix(tmp_path: Path) 
 
     bad = tmp_path / "key"
     bad.write_text("not a key")
+    bad.chmod(0o600)
     with pytest.raises(SigningUnavailable, match="ssh-keygen -t ed25519"):
         Signer.from_file(bad)
 
