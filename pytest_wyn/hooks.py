@@ -7,6 +7,7 @@ has to ask first whether it should do anything.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from dataclasses import asdict
@@ -192,10 +193,11 @@ class WynPlugin:
             worker_output["wyn_startup_cpu"] = self.startup_cpu
             worker_output["wyn_stats"] = asdict(state.stats)
             worker_output["wyn_remote"] = state.remote_stats.serialized()
+            worker_output["wyn_remote_c"] = state.remote_c_stats.serialized()
             worker_output["wyn_record"] = state.record.serialized_notes()
             return
         state.record.save(getattr(self.config, "cache", None))
-        for notice in remote_notices(state.remote_stats):
+        for notice in remote_notices(state.remote_stats) + remote_notices(state.remote_c_stats, "C-level "):
             # Said of the session, not of a line of pytest-wyn's code.
             warnings.warn_explicit(WynWarning(f"pytest-wyn: {notice}"), WynWarning, "remote cache", 0)
         if state.store is not None:
@@ -227,6 +229,10 @@ class WynPlugin:
         remote = remote_line(self.state.remote_stats)
         if remote:
             tr.write_line(remote)
+        c_stats = self.state.remote_c_stats
+        if c_stats.looked_up or c_stats.uploaded or c_stats.upload_failed or sum(c_stats.rejected.values()):
+            c_stats = dataclasses.replace(c_stats, off="")  # the first level's line says it went off
+            tr.write_line(remote_line(c_stats).replace("remote cache:", "remote cache, C level:", 1))
         settings = self.state.settings
         if settings.memory_limit_set and settings.memory_limit and not MEMORY_LIMIT_WORKS:
             tr.write_line(
@@ -256,6 +262,7 @@ class XdistController:
         self.state.stats.add(output.get("wyn_stats", {}))
         self.state.record.merge_notes(output.get("wyn_record", {}))
         self.state.remote_stats.merge(output.get("wyn_remote", {}))
+        self.state.remote_c_stats.merge(output.get("wyn_remote_c", {}))
         startup = output.get("wyn_startup_cpu")
         if isinstance(startup, float) and startup > 0:
             self.startups.append(startup)
@@ -311,19 +318,19 @@ def remote_line(stats: RemoteStats) -> str:
     return f"remote cache: {', '.join(parts)}" if parts else ""
 
 
-def remote_notices(stats: RemoteStats) -> list[str]:
+def remote_notices(stats: RemoteStats, level: str = "") -> list[str]:
     """What the user must hear once about the shared cache: it went off, writes stopped, entries rejected."""
     said = list(stats.notices)
     rejected = sum(stats.rejected.values())
     if rejected:
         why = ", ".join(f"{count} {reason}" for reason, count in sorted(stats.rejected.items()))
         said.append(
-            f"{rejected} entr{'y' if rejected == 1 else 'ies'} of the remote cache rejected ({why}); "
+            f"{rejected} {level}entr{'y' if rejected == 1 else 'ies'} of the remote cache rejected ({why}); "
             "they were compiled here instead"
         )
     if stats.upload_failed:
         said.append(
-            f"{stats.upload_failed} upload(s) to the remote cache failed (the last: {stats.upload_problem}); "
+            f"{stats.upload_failed} {level}upload(s) to the remote cache failed (the last: {stats.upload_problem}); "
             "the shared cache is not being filled"
         )
     return said

@@ -45,6 +45,7 @@ class WynSession:
     remote: RemoteCache | None = None  # the shared tier, in this process
     remote_mark: str = ""  # what this session's fetched entries are marked with (EntryMeta.origin)
     remote_stats: RemoteStats = field(default_factory=RemoteStats)  # this process's, and its workers'
+    remote_c_stats: RemoteStats = field(default_factory=RemoteStats)  # the same for the second cache level
     _builder: Builder | None = None
 
     def builder(self) -> Builder:
@@ -69,6 +70,9 @@ class WynSession:
         sweep()  # what finished binaries left behind (setpgid) dies before the session reports
         if self._builder is not None:
             self.stats.add(asdict(self._builder.stats))
+            if self._builder.c_remote is not None:
+                self._builder.c_remote.close()
+                self.remote_c_stats.merge(self._builder.c_remote.stats.serialized())
             self._builder.close()
             self._builder = None
         if self.remote is not None:

@@ -112,8 +112,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(env="PYTEST_WYN_C_CACHE_DIR",
             default_shown="`c/` in the compile cache directory: where the second level keeps its entries"),
     Setting("wyn_known_failures", "linelist", [], "known-failure lists: lines `<filename> <fail|hang|flaky>`",
-            default_shown="none; files (from the rootdir) of `<filename> <fail|hang|flaky>` lines, as Wyn's "
-            "`tests/stdlib/known_failures.txt`: a listed test is an expected failure (`xfail`, not strict)"),
+            default_shown="none; files (from the rootdir) of `<filename> <kind>` lines (kind: fail, hang or "
+            "flaky), as Wyn's `tests/stdlib/known_failures.txt`: a listed test is an expected failure "
+            "(`xfail`, not strict)"),
     Setting(option="--wyn-no-cache", option_args=_switch("neither read nor write the compile cache"),
             env="PYTEST_WYN_NO_CACHE", env_note="`PYTEST_WYN_NO_CACHE=1`"),
     Setting(option="--wyn-cache-clear", option_args=_switch("empty the compile cache first")),

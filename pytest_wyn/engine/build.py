@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import CacheDirError, CorruptEntry, Entry, EntryMeta, Store, UnsafeEntry, copy_verified
+from .cfetch import FetchServer
 from .clevel import CLevel, c_step, open_c_level, write_front
 from .compiling import Attempt, BuildResult, Compiler, new_run_dir
 from .hostpaths import executable_name, wyn_path
@@ -79,12 +80,16 @@ class Builder:
         self.remote = remote if store is not None else None  # the shared tier feeds the local store
         self.remote_mark = remote_mark  # EntryMeta.origin of the entries this session fetched
         self.trust = trust or TrustedKeys((), frozenset())  # whose fetched entries the local cache still serves
+        self.trusted_hex = " ".join(k.raw.hex() for k in self.trust.trusted)  # the same, for the C front
         self.compiler = Compiler(toolchain, command, rootdir, settings, lock_dir)
         self.key_inputs = KeyInputs.current(toolchain, command, rootdir)
         self.run_dir = new_run_dir()
         self.front = write_front(self.run_dir)  # the C-compiler front's launcher (cfront.py)
         self.c_level = _open_c_level(self.front, store, settings)
         self.c_steps: dict[str, int] = {"reused": 0, "compiled": 0}
+        # The shared cache for the second level too, beside the first's (one backend, one breaker).
+        self.c_remote = self.remote.beside(Store(self.c_level.store)) if self.remote and self.c_level else None
+        self._fetcher: FetchServer | None = None  # started at the first compile that may use it
         self.writable = True  # False after a write failed: reads go on
         self.hits = 0  # distinct entries served: a file run again (alone, or rerun) is still one file
         self.saved_seconds = 0.0
@@ -106,7 +111,17 @@ class Builder:
             self.c_steps["compiled"],
         )
 
+    def _fetch_server(self, remote: RemoteCache) -> FetchServer:
+        with self._lock:
+            if self._fetcher is None:
+                self._fetcher = FetchServer(remote)
+            return self._fetcher
+
     def close(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.close()
+        if self.c_remote is not None:
+            self.c_remote.close()  # its uploads flushed, as the first level's
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def source_arg(self, source: Path) -> str:
@@ -274,9 +289,15 @@ class Builder:
         if self.c_level is None:
             return self.compiler.compile(source, arg, target, cancel)
         log = target.parent / "c-step.log"
-        done = self.compiler.compile(source, arg, target, cancel, self.c_level.env(log))
-        step = c_step(log)
+        remote = self.c_remote
+        env = self.c_level.env(log, self.trusted_hex)
+        if remote is not None and remote.on and remote.reads:
+            env.update(self._fetch_server(remote).env())  # a local miss of the front asks the shared cache
+        done = self.compiler.compile(source, arg, target, cancel, env)
+        step, key = c_step(log)
         if step in self.c_steps:
             with self._lock:
                 self.c_steps[step] += 1
+        if step in ("compiled", "reused") and key and remote is not None:
+            remote.offer(key)  # a writer shares what the remote may lack (never what it fetched: _upload checks)
         return done

@@ -18,9 +18,13 @@ Only successful compiles are stored; a failure (real, or the host's) is the
 real compiler's own, passed through.
 
 Environment (set by ``build.py`` for each compile): ``PYTEST_WYN_C_STORE``, the
-level's store; ``PYTEST_WYN_C_LOG``, a file that gets ``reused`` or ``compiled``
-(or ``uncached``), read back for the summary; ``PYTEST_WYN_C_GENERATE_ONLY=1``,
-compile nothing (golden-C items want only the C).
+level's store; ``PYTEST_WYN_C_LOG``, a file that gets ``reused KEY`` or
+``compiled KEY`` (or ``uncached``), read back for the summary and the shared
+cache; ``PYTEST_WYN_C_GENERATE_ONLY=1``, compile nothing (golden-C items want
+only the C); ``PYTEST_WYN_C_FETCH`` (and its token), where the builder's process
+fetches an entry from the shared cache on a local miss (cfetch.py);
+``PYTEST_WYN_C_TRUSTED``, the signers (hex) whose fetched entries may still be
+served: one fetched under a key since revoked or untrusted is a miss.
 """
 
 from __future__ import annotations
@@ -33,12 +37,15 @@ import sys
 import time
 from pathlib import Path
 
+from . import cfetch
 from .cache import CacheDirError, CorruptEntry, EntryMeta, Store, copy_verified
 from .remote.manifest import namespace
 
 STORE = "PYTEST_WYN_C_STORE"
 LOG = "PYTEST_WYN_C_LOG"
 GENERATE_ONLY = "PYTEST_WYN_C_GENERATE_ONLY"
+TRUSTED = "PYTEST_WYN_C_TRUSTED"
+FETCH_WAIT = 120.0  # the builder's fetch is bounded by the tier's own deadlines; this only guards a lost answer
 FORMAT = "pytest-wyn-c-1"
 LINK_SUFFIXES = (".a", ".o", ".so", ".lib", ".obj", ".dylib", ".dll")
 # Options whose value is the next argument (as gcc and clang read them): kept beside it.
@@ -108,12 +115,12 @@ def _digest_file(path: str) -> str:
     return h.hexdigest()
 
 
-def _note(what: str) -> None:
+def _note(what: str, key: str = "") -> None:
     log = os.environ.get(LOG)
     if log:
         try:
             with open(log, "a", encoding="utf-8") as f:
-                f.write(what + "\n")
+                f.write(f"{what} {key}".strip() + "\n")
         except OSError:
             pass
 
@@ -161,18 +168,28 @@ def _through_store(store: Store, key: str, argv: list[str], output: Path) -> int
         entry = store.lookup(key)
     except (CorruptEntry, OSError):
         entry = None
+    trusted = os.environ.get(TRUSTED, "").split()
+    if entry is not None and entry.meta.from_remote and entry.meta.signer not in trusted:
+        entry = None  # fetched under a key no longer trusted: compiled again here, and replaced
+    # Not here: the builder's process asks the shared cache (its tier, breaker and figures live there).
+    address = os.environ.get(cfetch.ADDRESS)
+    if entry is None and address and cfetch.ask(address, os.environ.get(cfetch.TOKEN, ""), key, FETCH_WAIT):
+        try:
+            entry = store.lookup(key)
+        except (CorruptEntry, OSError):
+            entry = None
     if entry is not None and entry.binary is not None:
         try:
             if copy_verified(entry.binary, output, entry.meta.binary_sha256):
                 os.chmod(output, 0o755)
-                _note("reused")
+                _note("reused", key)
                 return 0
         except OSError:
             pass
         store.discard(key)
     started = time.monotonic()
     code = _run(argv)
-    _note("compiled")
+    _note("compiled", key)
     if code == 0 and output.is_file():
         try:
             staged = store.new_staging_dir()

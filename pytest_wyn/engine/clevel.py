@@ -27,12 +27,10 @@ class CLevel:
     store: Path  # the second level's entries (a Store of its own)
     wyn_cc: str  # WYN_CC for wyn build: the front's launcher, then the real C compiler's words
 
-    def env(self, log: Path, generate_only: bool = False) -> dict[str, str]:
-        """What a compile's environment gets on top of the session's."""
-        env = {"WYN_CC": self.wyn_cc, cfront.STORE: str(self.store), cfront.LOG: str(log)}
-        if generate_only:
-            env[cfront.GENERATE_ONLY] = "1"
-        return env
+    def env(self, log: Path, trusted: str = "") -> dict[str, str]:
+        """What a compile's environment gets on top of the session's (``trusted``: the hex signers whose
+        fetched entries may be served)."""
+        return {"WYN_CC": self.wyn_cc, cfront.STORE: str(self.store), cfront.LOG: str(log), cfront.TRUSTED: trusted}
 
 
 def real_compiler_words() -> str | None:
@@ -76,11 +74,14 @@ def generate_only_env(front: str) -> dict[str, str]:
     return {"WYN_CC": front, cfront.GENERATE_ONLY: "1"}
 
 
-def c_step(log: Path) -> CStep:
-    """What the last C step logged there ("" when the compiler never ran one: it failed before, say)."""
+def c_step(log: Path) -> tuple[CStep, str]:
+    """What the last C step logged there, and its key ("" when the compiler never ran one: it failed before)."""
     try:
-        lines = log.read_text(encoding="utf-8").split()
+        lines = log.read_text(encoding="utf-8").splitlines()
     except OSError:
-        return ""
-    last = lines[-1] if lines else ""
-    return last if last in ("reused", "compiled", "generated", "uncached") else ""  # type: ignore[return-value]
+        return "", ""
+    words = lines[-1].split() if lines else []
+    step = words[0] if words else ""
+    if step not in ("reused", "compiled", "generated", "uncached"):
+        return "", ""
+    return step, words[1] if len(words) > 1 else ""  # type: ignore[return-value]

@@ -53,6 +53,9 @@ class Remote:
         for name in list(os.environ):
             if name.startswith("PYTEST_WYN_REMOTE_CACHE"):
                 monkeypatch.delenv(name)
+        # The first level's tier, alone: the second level's entries in the shared cache have tests of their
+        # own (test_a_compiler_branch_reuses_mains_c_compiles_through_the_shared_cache).
+        monkeypatch.setenv("PYTEST_WYN_C_CACHE", "0")
 
     def use(
         self, url: str, trusted: list[str] | None = None, write: bool = False, key: Path | None = None, timeout: int = 1
@@ -88,6 +91,7 @@ class Remote:
         where = self.tmp / f"machine-b-{len(list(self.tmp.glob('machine-b-*')))}"
         shutil.copytree(self.wyn.path, where, ignore=shutil.ignore_patterns(".pytest_cache", "*.xml"))
         env = dict(os.environ, PYTEST_WYN_CACHE_DIR=str(where / ".local-cache"))
+        env.pop("PYTEST_WYN_C_CACHE_DIR", None)  # its second level too: in its own local cache
         counter = where / "compiles.log"
         env["WYN_STANDIN_COUNT_FILE"] = str(counter)
         argv = [sys.executable, "-m", "pytest", "-p", "no:randomly", "-o", "junit_family=xunit1"]
@@ -203,6 +207,31 @@ def test_a_writer_uploads_local_hits_the_remote_lacks(remote: Remote, dav: Serve
     assert sorted(remote.wyn.compiles()) == sorted(SUITE.keys() - {"util.wyn"})  # only the first run compiled
     result.stdout.fnmatch_lines(["remote cache: 5 uploaded"])
     assert len(objects(tmp_path / "wsgidav" / "data", "ac")) == 5
+
+
+def test_a_compiler_branch_reuses_mains_c_compiles_through_the_shared_cache(
+    remote: Remote, dav: Server, tmp_path: Path
+) -> None:
+    """Issue 29: main's writer shares both levels; a branch with an edited compiler misses the first level
+    everywhere, and takes main's binaries by their generated C."""
+    from test_compiler_loop import own_compiler
+
+    remote.monkeypatch.delenv("PYTEST_WYN_C_CACHE")
+    remote.wyn.own_c_cache()
+    compiler = own_compiler(remote.wyn, tmp_path)
+    expected = baseline(remote)
+    main = remote.fill(dav.url).stdout.str()
+    assert "remote cache, C level: 0 of 4 file(s) missing here fetched" in main and ", 4 uploaded" in main
+    driver = compiler / "standin" / "driver.py"
+    driver.write_text(driver.read_text() + "\n# the branch's compiler edit: the same C for every file\n")
+    proc, counter = remote.machine_b()
+    assert verdicts(proc.stdout) == expected
+    assert len(compiles(counter)) == 5  # the first level missed: a new compiler
+    assert "C generated for 4 of them: 4 C compile(s) reused (the second cache level), 0 compiled" in proc.stdout
+    assert "remote cache, C level: 4 of 4 file(s) missing here fetched" in proc.stdout
+    tampered = remote.machine_b(trusted=[remote.other_public])[0]  # main's signer untrusted: nothing taken
+    assert "C generated for 4 of them: 0 C compile(s) reused (the second cache level), 4 compiled" in tampered.stdout
+    assert verdicts(tampered.stdout) == expected
 
 
 # ------------------------------------------------------------- no one can poison it

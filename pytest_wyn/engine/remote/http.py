@@ -55,7 +55,7 @@ class HttpBackend:
             self.headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         self.describe = f"{parts.scheme}://{self.host}:{self.port}{self.base}"
         self._local = threading.local()
-        self._made: set[str] = set()  # folders made (or found) after a 409
+        self._made: set[str] = set()  # folders known to exist (a MKCOL answered 201 or 405)
         self._lock = threading.Lock()
         self._all: list[http.client.HTTPConnection] = []
 
@@ -155,24 +155,25 @@ class HttpBackend:
         raise RemoteError(f"PUT {name}: HTTP {status}")
 
     def _make_folders(self, name: str) -> bool:
-        """MKCOL each folder on the way to name, the base URL's own included, once per session; whether any was.
+        """MKCOL each folder on the way to name not known to exist, the base URL's own included; True: PUT again.
 
         A fresh WebDAV server has none of them: a base URL of ``/team/wyn/`` needs
-        ``/team/`` and ``/team/wyn/`` before ``/team/wyn/cas/``.
+        ``/team/`` and ``/team/wyn/`` before ``/team/wyn/cas/``. A folder counts as
+        there once a MKCOL answered 201 (made) or 405 (there already): two threads
+        may both ask, and both then PUT again.
         """
         parts = [p for p in (self.base + name).split("/")[:-1] if p]
-        made = False
-        for n in range(1, len(parts) + 1):
-            folder = "/" + "/".join(parts[:n]) + "/"
-            with self._lock:
-                if folder in self._made:
-                    continue
-                self._made.add(folder)
+        folders = ["/" + "/".join(parts[:n]) + "/" for n in range(1, len(parts) + 1)]
+        with self._lock:
+            missing = [f for f in folders if f not in self._made]
+        for folder in missing:
             status, _ = self.request("MKCOL", folder, path=folder)
             if status in (401, 403):
                 raise WriteRefused(f"MKCOL {folder}: HTTP {status} (the server refuses this job's writes)")
-            made = True  # 201 made, 405 already there: either way, PUT again
-        return made
+            if status in (201, 405):
+                with self._lock:
+                    self._made.add(folder)
+        return True
 
     def close(self) -> None:
         with self._lock:

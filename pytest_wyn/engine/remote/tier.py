@@ -134,6 +134,7 @@ class RemoteCache:
         self._pool: ThreadPoolExecutor | None = None
         self._started: float | None = None
         self._queue: queue.Queue[str | None] = queue.Queue(UPLOAD_QUEUE)
+        self._beside: RemoteCache | None = None  # the tier this one shares its backend and breaker with
         self._uploader: threading.Thread | None = None
         self.backend: Backend | None = None
         if off:
@@ -168,6 +169,16 @@ class RemoteCache:
                 f"the remote cache's credentials go to {host} over plain http://, readable on the way: use https://"
             )
 
+    def beside(self, store: Store) -> RemoteCache:
+        """The same shared cache for another local store (the second cache level's): one backend, trust,
+        signer and breaker (either going off turns both off), its own figures."""
+        other = RemoteCache(self.config, store, self.mark, off=self.off or "-", backend=self.backend)
+        other.off, other.stats.off = self.off, self.off
+        other.stats.notices.clear()
+        other.reads, other.signer, other.trust, other.backend = self.reads, self.signer, self.trust, self.backend
+        other._beside = self
+        return other
+
     def _load_signer(self) -> None:
         if self.config.signing_key is None:
             self._notice(
@@ -181,7 +192,7 @@ class RemoteCache:
 
     @property
     def on(self) -> bool:
-        return not self.off and self.backend is not None
+        return not self.off and self.backend is not None and (self._beside is None or self._beside.on)
 
     @property
     def writes(self) -> bool:
@@ -193,6 +204,9 @@ class RemoteCache:
                 self.stats.notices.append(text)
 
     def _turn_off(self, why: str) -> None:
+        if self._beside is not None:
+            self._beside._turn_off(why)  # it says so, once
+            return
         with self._lock:
             if self.off:
                 return
@@ -203,7 +217,7 @@ class RemoteCache:
     def _call(self, fn: Callable[[], T]) -> T:
         """One request through the breaker; RemoteError when it failed (the tier may now be off)."""
         if not self.on:
-            raise RemoteError(self.off)
+            raise RemoteError(self.off or (self._beside.off if self._beside is not None else ""))
         try:
             value = fn()
         except (WriteRefused, TooBig):
@@ -485,8 +499,8 @@ class RemoteCache:
             if uploader.is_alive():
                 self._notice(f"remote cache uploads were cut off after {flush_seconds:g} s at the end of the session")
                 self.signer = None
-        if self.backend is not None:
-            self.backend.close()
+        if self.backend is not None and self._beside is None:
+            self.backend.close()  # a tier beside another shares its backend: the other closes it
 
 
 def _is_digest(text: str) -> bool:
