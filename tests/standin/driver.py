@@ -163,8 +163,8 @@ def memo_path(cc: str, flags: list[str], csrc: str, root: str) -> str | None:
     would: the suite compiles the same small programs hundreds of times. Never
     with WYN_CC, which a test may point at a compiler that behaves its own way.
     """
-    root = os.environ.get("WYN_STANDIN_CC_MEMO")
-    if not root or os.environ.get("WYN_CC"):
+    memo = os.environ.get("WYN_STANDIN_CC_MEMO")
+    if not memo or os.environ.get("WYN_CC"):
         return None
     import hashlib
 
@@ -182,7 +182,7 @@ def memo_path(cc: str, flags: list[str], csrc: str, root: str) -> str | None:
     except OSError:
         return None
     identity = "\0".join([real, str(st.st_size), str(st.st_mtime_ns), *flags, csrc, header, *libs])
-    return os.path.join(root, hashlib.sha256(identity.encode()).hexdigest())
+    return os.path.join(memo, hashlib.sha256(identity.encode()).hexdigest())
 
 
 def reuse(memo: str, out: str) -> bool:
