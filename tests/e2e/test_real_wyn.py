@@ -220,3 +220,48 @@ def test_a_second_machine_takes_the_real_compilers_binaries_from_the_remote_cach
     read.stdout.fnmatch_lines(["compiled 0 file(s)*3 from the cache*", "remote cache: 3 of 3 file(s) missing here fetched*"])
     short = [line for line in read.stdout.lines if line.startswith(("PASSED", "FAILED"))]
     assert short == [line for line in written.stdout.lines if line.startswith(("PASSED", "FAILED"))]
+
+
+def test_the_second_level_reuses_c_compiles_after_a_compiler_edit(wyn: WynProject, tmp_path: Path) -> None:
+    """Issue 29 with the real compiler: a copy of its tree, whose executable then changes (a rebuild that
+    leaves the generated C alone): every file misses the first level and reuses its C compile."""
+    assert REAL is not None
+    real_dir = Path(os.path.realpath(REAL)).parent
+    tree = tmp_path / "wyn-tree"
+    tree.mkdir()
+    shutil.copytree(real_dir / "src", tree / "src", ignore=shutil.ignore_patterns("*.c", "*.o"))
+    shutil.copytree(real_dir / "runtime", tree / "runtime")
+    shutil.copy2(real_dir / "wyn", tree / "wyn")
+    wyn.compiler.unlink()
+    wyn.compiler.symlink_to(tree / "wyn")
+    wyn.own_c_cache()
+    wyn.write("test_a.wyn", '// EXPECT: 7\nvar x = 3 + 4\nprintln(x)\n')
+    wyn.write("test_b.wyn", 'test "one" {\n    assert(1 == 1)\n}\ntest "two" {\n    assert_eq(1, 2)\n}\n')
+    first = wyn.run("-rA", "-p", "no:randomly")
+    first.assert_outcomes(passed=2, failed=1)
+    first.stdout.fnmatch_lines(["C generated for 2 of them: 0 C compile(s) reused (the second cache level), 2 compiled"])
+    with open(tree / "wyn", "ab") as exe:
+        exe.write(b"\0rebuilt")  # another executable, the same code generator
+    second = wyn.run("-rA", "-p", "no:randomly")
+    second.assert_outcomes(passed=2, failed=1)
+    second.stdout.fnmatch_lines(
+        ["compiled 2 file(s)*", "C generated for 2 of them: 2 C compile(s) reused (the second cache level), 0 compiled"]
+    )
+
+
+def test_golden_snapshots_of_the_real_compiler(real: WynProject) -> None:
+    import subprocess
+
+    from pytest_wyn.engine.golden import normalized
+
+    source = real.write("tests/golden/01_sum.wyn", "var total = 0\nfor i in 0..4 {\n    total = total + i\n}\nprintln(total)\n")
+    subprocess.run([str(real.compiler), "build", str(source), "--debug"], cwd=real.path, check=True, capture_output=True)
+    c_file = Path(f"{source}.c")
+    (source.parent / "01_sum.c.golden").write_bytes(normalized(c_file.read_bytes(), "01_sum"))
+    c_file.unlink()
+    Path(str(source)[:-4]).unlink(missing_ok=True)
+    real.run().assert_outcomes(passed=1)
+    real.write("tests/golden/01_sum.wyn", "var total = 1\nfor i in 0..4 {\n    total = total + i\n}\nprintln(total)\n")
+    result = real.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["the generated C differs from tests/golden/01_sum.c.golden at line *"])
