@@ -13,9 +13,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import CacheDirError, CorruptEntry, Entry, EntryMeta, Store, UnsafeEntry, copy_verified
-from .cfetch import FetchServer
-from .clevel import CLevel, c_step, open_c_level, write_front
+from .cache import CorruptEntry, Entry, EntryMeta, Store, UnsafeEntry, copy_verified
+from .cfront import CStepServer, open_server
+from .clevel import c_level_env, write_front
 from .compiling import Attempt, BuildResult, Compiler, new_run_dir
 from .hostpaths import executable_name, wyn_path
 from .key import KeyInputs, compute_key, keyed
@@ -42,16 +42,20 @@ class BuildStats:
             mine = getattr(self, name)
             setattr(self, name, mine + type(mine)(value))
 
-def _open_c_level(front: str, store: Store | None, settings: Settings) -> CLevel | None:
-    """The second level, when the first is on and it is not switched off (wyn_c_cache)."""
+def _open_c_level(
+    store: Store | None, settings: Settings, trust: TrustedKeys, remote: RemoteCache | None
+) -> CStepServer | None:
+    """The second level's server, when the first level is on and the second not switched off (wyn_c_cache).
+
+    With a shared cache, a tier beside the first level's (one backend, one breaker) serves it too.
+    """
     if store is None or not settings.c_cache:
         return None
-    c_store = Store(settings.c_cache_dir or store.root / "c")
-    try:
-        c_store.prepare()
-    except (OSError, CacheDirError):
-        return None  # compiles go on without it; the first level still serves
-    return open_c_level(front, c_store.root)
+    root = settings.c_cache_dir or store.root / "c"
+    server = open_server(root, trust, None)
+    if server is not None and remote is not None:
+        server.remote = remote.beside(server.store)
+    return server  # None: compiles go on without it; the first level still serves
 
 
 UNTRUSTED_LOCAL = (
@@ -80,16 +84,12 @@ class Builder:
         self.remote = remote if store is not None else None  # the shared tier feeds the local store
         self.remote_mark = remote_mark  # EntryMeta.origin of the entries this session fetched
         self.trust = trust or TrustedKeys((), frozenset())  # whose fetched entries the local cache still serves
-        self.trusted_hex = " ".join(k.raw.hex() for k in self.trust.trusted)  # the same, for the C front
         self.compiler = Compiler(toolchain, command, rootdir, settings, lock_dir)
         self.key_inputs = KeyInputs.current(toolchain, command, rootdir)
         self.run_dir = new_run_dir()
         self.front = write_front(self.run_dir)  # the C-compiler front's launcher (cfront.py)
-        self.c_level = _open_c_level(self.front, store, settings)
-        self.c_steps: dict[str, int] = {"reused": 0, "compiled": 0}
-        # The shared cache for the second level too, beside the first's (one backend, one breaker).
-        self.c_remote = self.remote.beside(Store(self.c_level.store)) if self.remote and self.c_level else None
-        self._fetcher: FetchServer | None = None  # started at the first compile that may use it
+        self.c_server = _open_c_level(store, settings, self.trust, self.remote)
+        self.c_env = c_level_env(self.front, self.c_server) if self.c_server is not None else None
         self.writable = True  # False after a write failed: reads go on
         self.hits = 0  # distinct entries served: a file run again (alone, or rerun) is still one file
         self.saved_seconds = 0.0
@@ -107,21 +107,19 @@ class Builder:
             self.hits,
             self.saved_seconds,
             c.retries,
-            self.c_steps["reused"],
-            self.c_steps["compiled"],
+            self.c_server.counts["reused"] if self.c_server else 0,
+            self.c_server.counts["compiled"] if self.c_server else 0,
         )
 
-    def _fetch_server(self, remote: RemoteCache) -> FetchServer:
-        with self._lock:
-            if self._fetcher is None:
-                self._fetcher = FetchServer(remote)
-            return self._fetcher
+    @property
+    def c_remote(self) -> RemoteCache | None:
+        return self.c_server.remote if self.c_server is not None else None
 
     def close(self) -> None:
-        if self._fetcher is not None:
-            self._fetcher.close()
-        if self.c_remote is not None:
-            self.c_remote.close()  # its uploads flushed, as the first level's
+        if self.c_server is not None:
+            self.c_server.close()
+            if self.c_server.remote is not None:
+                self.c_server.remote.close()  # its uploads flushed, as the first level's
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def source_arg(self, source: Path) -> str:
@@ -285,19 +283,4 @@ class Builder:
 
     def _compile(self, source: Path, arg: str, cancel: threading.Event | None) -> tuple[BuildResult, Attempt]:
         """One compile into a fresh slot, its C step through the second level when there is one."""
-        target = self._slot(source)
-        if self.c_level is None:
-            return self.compiler.compile(source, arg, target, cancel)
-        log = target.parent / "c-step.log"
-        remote = self.c_remote
-        env = self.c_level.env(log, self.trusted_hex)
-        if remote is not None and remote.on and remote.reads:
-            env.update(self._fetch_server(remote).env())  # a local miss of the front asks the shared cache
-        done = self.compiler.compile(source, arg, target, cancel, env)
-        step, key = c_step(log)
-        if step in self.c_steps:
-            with self._lock:
-                self.c_steps[step] += 1
-        if step in ("compiled", "reused") and key and remote is not None:
-            remote.offer(key)  # a writer shares what the remote may lack (never what it fetched: _upload checks)
-        return done
+        return self.compiler.compile(source, arg, self._slot(source), cancel, self.c_env)

@@ -95,6 +95,7 @@ def main() -> int:
     if not source:
         sys.exit("set WYN_SRC to a Wyn git repository (a checkout or a bare clone)")
     work = args.work or Path(tempfile.mkdtemp(prefix="wyn-compiler-loop-"))
+    work.mkdir(parents=True, exist_ok=True)
     tree = work / "wyn"
     try:
         if not tree.is_dir():
