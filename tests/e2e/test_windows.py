@@ -111,3 +111,20 @@ def _c(text: str) -> str:
     """A C string literal of text, written inside the Wyn string that __c() takes."""
     literal = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return literal.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def test_the_second_level_reuses_c_compiles_on_windows(wyn: WynProject) -> None:
+    """The C front on Windows: a .cmd launcher, the real C compiler (tcc under Wine) run only when told."""
+    import shutil
+
+    c_store = wyn.own_c_cache()
+    wyn.write("test_a.wyn", 'println("a")\n// EXPECT: a\n')
+    wyn.write("test_b.wyn", 'test "b" {\n    assert(true)\n}\n')
+    first = wyn.run()
+    first.assert_outcomes(passed=2)
+    first.stdout.fnmatch_lines(["C generated for 2 of them: 0 C compile(s) reused (the second cache level), 2 compiled"])
+    shutil.rmtree(wyn.cache / "entries")  # the first level forgets: as after a compiler edit
+    second = wyn.run()
+    second.assert_outcomes(passed=2)
+    second.stdout.fnmatch_lines(["C generated for 2 of them: 2 C compile(s) reused (the second cache level), 0 compiled"])
+    assert c_store.is_dir()
