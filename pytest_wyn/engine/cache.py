@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -78,11 +79,32 @@ def check_path_components(path: Path) -> None:
             continue
         if st.st_uid not in (0, uid):
             raise CacheDirError(f"{parent} (on the way to {path}) belongs to another user (uid {st.st_uid})")
-        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not (st.st_uid == 0 and st.st_mode & stat.S_ISVTX):
+        sticky_root = st.st_uid == 0 and st.st_mode & stat.S_ISVTX
+        private_group = not st.st_mode & stat.S_IWOTH and group_has_only(st.st_gid, st.st_uid)
+        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not sticky_root and not private_group:
             raise CacheDirError(
                 f"{parent} (on the way to {path}) can be written by others (mode {stat.S_IMODE(st.st_mode):o}); "
-                f"another user could swap the cache under you. Fix: chmod go-w {parent} (README: Use it in CI)"
+                f"another user could swap the cache under you. Fix: chmod go-w {parent} "
+                "(README: Troubleshooting, \"the cache directory is refused\")"
             )
+
+
+def group_has_only(gid: int, uid: int) -> bool:
+    """Whether group ``gid`` has no member but user ``uid`` (a user-private group, as most Linux
+    distributions give every user): then its write bit lets no one else in, as OpenSSH also accepts."""
+    if sys.platform == "win32":
+        return False  # no such groups: the directory's ACL decides there
+    try:
+        import grp
+        import pwd
+
+        owner = pwd.getpwuid(uid).pw_name
+        group = grp.getgrgid(gid)
+        if any(member != owner for member in group.gr_mem):
+            return False
+        return not any(p.pw_gid == gid and p.pw_uid != uid for p in pwd.getpwall())
+    except (ImportError, KeyError, OSError):
+        return False
 
 
 def secure_dir(path: Path) -> Path:

@@ -91,3 +91,28 @@ def test_build_locks_that_cannot_be_had_are_warned_about(wyn: WynProject) -> Non
     result = wyn.run()
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(["*build locks disabled: * belongs to another user*"])
+
+
+@needs_root
+def test_a_group_writable_directory_is_accepted_only_for_a_private_group(wyn: WynProject, tmp_path: Path) -> None:
+    """Issue 31.4: a laptop's ~/.cache of mode 775 with a user-private group stopped the first run."""
+    import grp
+
+    from pytest_wyn.engine.cache import group_has_only
+
+    wyn.write("test_a.wyn", HELLO)
+    home_cache = tmp_path / "home-cache"
+    home_cache.mkdir()
+    home_cache.chmod(0o775)
+    assert group_has_only(os.stat(home_cache).st_gid, os.getuid())  # root's own group here
+    wyn.run(f"--wyn-cache-dir={home_cache / 'pytest-wyn'}").assert_outcomes(passed=1)
+    shared_gid = next(
+        (g.gr_gid for g in grp.getgrall() if not group_has_only(g.gr_gid, os.getuid())),
+        None,
+    )
+    if shared_gid is None:
+        pytest.skip("no group with another member on this machine")
+    os.chown(home_cache, -1, shared_gid)
+    result = wyn.run(f"--wyn-cache-dir={home_cache / 'pytest-wyn'}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*can be written by others (mode 775)*README: Troubleshooting*"])
