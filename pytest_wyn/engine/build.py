@@ -94,6 +94,7 @@ class Builder:
         self.hits = 0  # distinct entries served: a file run again (alone, or rerun) is still one file
         self.saved_seconds = 0.0
         self._served: set[str] = set()
+        self._compiled: set[str] = set()  # keys this process compiled and stored
         self._noted: set[str] = set()
         self._counter = 0
         self._lock = threading.Lock()  # builds may run in run-ahead threads: counters stay exact
@@ -221,7 +222,7 @@ class Builder:
             warnings.append(f"cache entry {key[:12]} was damaged (its binary does not match its hash); rebuilt")
             return None
         with self._lock:
-            if key not in self._served:
+            if key not in self._served and key not in self._compiled:  # a file compiled here, run again, is no hit
                 self._served.add(key)
                 self.hits += 1
                 self.saved_seconds += entry.meta.compile_seconds
@@ -267,6 +268,8 @@ class Builder:
         except OSError as exc:
             result.warnings.append(self._give_up_cache(exc))
             return result
+        with self._lock:
+            self._compiled.add(key)
         if self.remote is not None:
             self.remote.offer(key)
         return result

@@ -351,3 +351,12 @@ def test_pytest_testmon_reselects_a_wyn_test_when_a_module_it_imports_changes(wy
     changed = wyn.run_subprocess("-n0", "--testmon", "-p", "no:randomly", "-v")
     changed.assert_outcomes(failed=1)  # only the test whose module changed
     changed.stdout.fnmatch_lines(["*tests/test_util.wyn::test_util FAILED*"])
+
+
+@pytest.mark.all_plugins
+def test_a_file_run_again_in_its_session_is_compiled_once_and_counted_once(wyn: WynProject) -> None:
+    """Issue 31.7: a second run of a file compiled in the same session was counted as a cache hit too."""
+    wyn.write("test_a.wyn", 'println("b")\n// EXPECT: a\n')
+    result = wyn.run("--reruns", "1", "-p", "no:randomly")
+    assert result.parseoutcomes() == {"failed": 1, "rerun": 1}
+    result.stdout.fnmatch_lines(["compiled 1 file(s) in * s, 0 from the cache (saved 0.0 s of compiling)"])
