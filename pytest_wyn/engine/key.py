@@ -78,9 +78,15 @@ def keyed(inputs: KeyInputs, source: str, source_bytes: bytes) -> tuple[str, lis
             continue
         lines.append(f"module {dep.name} {dep.path!r} {_digest_bytes(data)}")
         if dep.others_can_write:
+            inside = not os.path.relpath(full, inputs.cwd).startswith(os.pardir)
+            fix = (
+                f"make it and its folder writable by you alone (chmod go-w {os.path.dirname(dep.path) or '.'})"
+                if inside
+                else "move the module into the project"
+            )
             notes.append(
                 f"module '{dep.name}' comes from {dep.path}, where another user can write: "
-                "they could plant code that this test compiles and runs; move the module into the project"
+                f"they could plant code that this test compiles and runs; {fix}"
             )
     h.update("\n".join(lines).encode("utf-8", errors="surrogateescape"))
     return h.hexdigest(), notes

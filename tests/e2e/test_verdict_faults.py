@@ -308,6 +308,9 @@ def test_a_module_others_can_write_is_named_once(wyn: WynProject) -> None:
     result.assert_outcomes(passed=3)
     text = result.stdout.str()
     assert text.count("module 'shared' comes from ./modules/shared.wyn, where another user can write") == 1
+    # It is in the project: the advice is to close the folder, not to move the module (issue 31.3).
+    assert "make it and its folder writable by you alone (chmod go-w ./modules)" in text
+    assert "move the module into the project" not in text
     modules.chmod(0o755)
     assert "another user can write" not in wyn.run("--wyn-cache-clear").stdout.str()
 

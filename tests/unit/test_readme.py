@@ -34,4 +34,8 @@ def test_the_gitlab_recipe_builds_wyn_and_restricts_the_build_directories() -> N
     script = "\n".join(job["script"])
     assert "https://github.com/wynlang/wyn.git" in script
     assert 'chmod go-w "$d"' in script
+    # GitLab clones with umask 0000: the folders inside the project are writable by all too (issue 31.3).
+    for block in BLOCKS:
+        if "CI_PROJECT_DIR" in block and "script:" in block:
+            assert 'chmod -R go-w "$CI_PROJECT_DIR"' in block
     assert job["artifacts"]["reports"]["junit"] == "junit.xml"
