@@ -211,6 +211,7 @@ class WynPlugin:
         if self.is_worker or not (stats.compiled or stats.hits):
             return
         tr = terminalreporter
+        tr.ensure_newline()  # pytest -v leaves its line open: else the section gets a stray blank line
         tr.section("wyn", sep="-", bold=False)
         files = int(stats.compiled - stats.retries)
         line = (

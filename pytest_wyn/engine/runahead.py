@@ -46,7 +46,7 @@ LANES_PER_CORE = 4  # files started at once, per kind, per core
 WINDOW = 1024  # files started ahead of the reporting test, at most
 MAX_BUFFERED = 256 << 20  # bytes of output held for finished files whose tests have not reported yet
 SLEEPER_SECONDS = 0.1  # a run this long that used little CPU last time waits, mostly
-STARVED_FRACTION = 0.05  # a timeout after waiting this part of it for a CPU is run again, alone
+STARVED_FRACTION = 0.5  # a timeout after waiting this part of it for a CPU (starved) is run again, alone
 
 
 class Kind(enum.Enum):

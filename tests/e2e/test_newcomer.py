@@ -131,3 +131,12 @@ def test_a_copy_of_the_example_outside_the_repository_says_what_is_missing(
     )
     assert "example_project/wyn: no Wyn compiler found" in done.stdout
     assert "can't open file" not in done.stdout + done.stderr
+
+
+def test_the_wyn_summary_follows_its_header_with_no_blank_line(wyn: WynProject) -> None:
+    """Issue 31.7: under -v the section started with a stray blank line."""
+    wyn.write("test_a.wyn", 'println("a")\n// EXPECT: a\n')
+    for args in (("-v",), ()):
+        lines = wyn.run(*args).outlines
+        header = next(n for n, line in enumerate(lines) if line.strip("- ") == "wyn")
+        assert lines[header + 1].startswith("compiled 1 file(s)") or lines[header + 1].startswith("compiled 0 file(s)")

@@ -357,3 +357,37 @@ def test_a_cold_run_on_a_terminal_counts_files_built_while_it_waits(wyn: WynProj
     piped = wyn.run_subprocess("-o", "wyn_workers=1", "--wyn-cache-clear")
     piped.assert_outcomes(passed=3)
     assert "[wyn:" not in piped.stdout.str()  # not on a terminal: no status
+
+
+@needs_schedstat
+def test_a_test_that_really_hangs_is_not_run_twice_on_a_busy_machine(wyn: WynProject, tmp_path: Path) -> None:
+    """Issue 31.5: a hang that got most of a CPU was run again alone, and cost twice its timeout.
+
+    Only a run starved of CPU time (waiting for a CPU half its timeout or more) runs again alone.
+    Here the hang shares one CPU with a burner for its first 0.2 s: it waits about that long, far from
+    half of its 2 s.
+    """
+    runs = tmp_path / "hang-runs"
+    log_run = '__c("FILE *f = fopen(getenv(\\"HANG_LOG\\"), \\"a\\"); fputs(\\"run\\\\n\\", f); fclose(f);")\n'
+    wyn.write("test_a_hang.wyn", "// TIMEOUT: 2\n" + log_run + "while true {\n}\n")
+    wyn.write("test_b_burn.wyn", "// TIMEOUT: 60\n" + BURN.format("WYN_BURN_SECONDS"))
+    wyn.monkeypatch.setenv("HANG_LOG", str(runs))
+    wyn.monkeypatch.setenv("WYN_BURN_SECONDS", "0")
+    wyn.run_subprocess("-n", "0").assert_outcomes(passed=1, failed=1)
+    wyn.monkeypatch.setenv("WYN_BURN_SECONDS", "0.2")
+    record_file = wyn.path / ".pytest_cache" / "v" / "wyn" / "files"
+    record = json.loads(record_file.read_text())
+    for costs in record.values():
+        costs["run_seconds"], costs["run_cpu"] = (1.0, 0.001)  # both "sleep": started side by side
+    record_file.write_text(json.dumps(record))
+    runs.unlink()
+    mask = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(mask)})
+    try:
+        result = wyn.run_subprocess("-rA")
+    finally:
+        os.sched_setaffinity(0, mask)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*timed out after 2 s*"])
+    assert "this is a second run, alone" not in result.stdout.str()
+    assert runs.read_text().count("run") == 1

@@ -329,15 +329,15 @@ class RemoteCache:
                 assert backend is not None
                 got = self._call(lambda: backend.get(f"cas/{manifest.digest}", manifest.size))
                 if got is None:
-                    self._reject("its content is missing")
+                    self._reject("content missing")
                     return False
                 if len(got) != manifest.size or hashlib.sha256(got).hexdigest() != manifest.digest:
-                    self._reject("its content does not match its digest")
+                    self._reject("content not matching its digest")
                     return False
                 content = got
             self._publish(key, verified, content, replace)
         except TooBig:
-            self._reject("its content is larger than its signed size")
+            self._reject("content larger than its signed size")
             return False
         except FileExistsError:
             pass  # another process published it first: theirs is as good
