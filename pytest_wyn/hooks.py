@@ -40,6 +40,7 @@ class WynPlugin:
         self.config = config
         self.state = state
         self.is_worker = hasattr(config, "workerinput")
+        self.session_errors: list[str] = []  # session-end WynWarnings that -W made errors
         self.startup_cpu = 0.0  # in a worker: CPU seconds from its start to its session's
         self.others: dict[pytest.Item, int] = {}  # under run-ahead: each other test's position in the session
         self.wyn_modules: dict[str, list[str]] = {}  # under pytest-testmon: modules of Wyn tests not yet told
@@ -197,9 +198,15 @@ class WynPlugin:
             worker_output["wyn_record"] = state.record.serialized_notes()
             return
         state.record.save(getattr(self.config, "cache", None))
-        for notice in remote_notices(state.remote_stats) + remote_notices(state.remote_c_stats, "C-level "):
+        notices = remote_notices(state.remote_stats) + remote_notices(state.remote_c_stats, "C-level ")
+        for notice in dict.fromkeys(notices):  # the two levels share a server: what both say is said once
             # Said of the session, not of a line of pytest-wyn's code.
-            warnings.warn_explicit(WynWarning(f"pytest-wyn: {notice}"), WynWarning, "remote cache", 0)
+            try:
+                warnings.warn_explicit(WynWarning(f"pytest-wyn: {notice}"), WynWarning, "remote cache", 0)
+            except WynWarning as exc:  # -W error::pytest_wyn.WynWarning: the session fails, saying why
+                self.session_errors.append(str(exc))
+        if self.session_errors and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if state.store is not None:
             try:
                 state.store.evict(state.settings.cache_max_size)
@@ -207,6 +214,8 @@ class WynPlugin:
                 pass
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for error in self.session_errors:
+            terminalreporter.write_line(f"ERROR (a WynWarning made an error by -W): {error}", red=True)
         stats = self.state.stats
         if self.is_worker or not (stats.compiled or stats.hits):
             return

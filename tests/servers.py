@@ -103,26 +103,29 @@ http {{
     fastcgi_temp_path {dir}/fastcgi;
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        root {dir}/data;
-        client_max_body_size 1g;
-        location / {{
-            dav_methods PUT;
-            create_full_put_path on;
-            dav_access user:rw;
-            limit_except GET HEAD {{
-                auth_basic "pytest-wyn cache";
-                auth_basic_user_file {dir}/htpasswd;
-            }}
-        }}
-    }}
+{server}
 }}
 """
 
 
+def readme_nginx_server(workdir: Path, port: int) -> str:
+    """The README's nginx ``server`` block, as a user copies it, with this test's port, folders and password file."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```nginx\n", 1)[1].split("```", 1)[0]
+    lines = [ln for ln in block.splitlines() if "server_name" not in ln]
+    server = "\n".join(lines)
+    for old, new in (
+        ("listen 443 ssl;", f"listen 127.0.0.1:{port};"),
+        ("root /srv/wyn-cache;", f"root {workdir}/data;"),
+        ("/etc/nginx/wyn-cache.htpasswd", f"{workdir}/htpasswd"),
+    ):
+        assert old in server, f"the README's nginx block has no {old!r}"
+        server = server.replace(old, new)
+    return server
+
+
 def start_nginx(workdir: Path, user: str, password: str) -> Server:
-    """nginx as the README configures it: anonymous GET/HEAD, PUT only with a password."""
+    """nginx with the README's own server block: anonymous GET/HEAD, PUT only with a password."""
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     if nginx is None:
         pytest.skip("nginx is not installed (Debian package nginx; .ci/run installs it)")
@@ -131,7 +134,8 @@ def start_nginx(workdir: Path, user: str, password: str) -> Server:
     port = free_port()
     root = hasattr(os, "geteuid") and os.geteuid() == 0
     conf = workdir / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=workdir, port=port, user="user root;" if root else ""))
+    server = readme_nginx_server(workdir, port)
+    conf.write_text(NGINX_CONF.format(dir=workdir, user="user root;" if root else "", server=server))
     return Server([nginx, "-c", str(conf), "-p", str(workdir)], port, workdir, f"http://127.0.0.1:{port}/")
 
 

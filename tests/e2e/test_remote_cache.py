@@ -500,12 +500,15 @@ def test_a_server_that_dies_mid_session_changes_no_verdict(remote: Remote, dav: 
 
 
 def test_nginx_anonymous_reads_and_password_writes(remote: Remote, tmp_path: Path) -> None:
+    """The README's nginx block, and its recipes' writer (the password in the URL; a refused upload fails the job)."""
     with running(start_nginx(tmp_path / "nginx", "ci", "s3cret")) as nginx:
-        anonymous = remote.fill(nginx.url)  # no password: nginx refuses the PUT
-        assert "remote cache uploads stopped" in anonymous.stdout.str()
-        assert "HTTP 401" in anonymous.stdout.str()
-        remote.wyn.run("--wyn-cache-clear")
-        with_password = nginx.url.replace("http://", "http://ci:s3cret@")
+        remote.monkeypatch.setenv("PYTEST_ADDOPTS", os.environ.get("PYTEST_ADDOPTS", "") + " -W error::pytest_wyn.WynWarning")
+        remote.use(nginx.url, write=True)  # no password: nginx refuses the PUT
+        anonymous = remote.wyn.run()
+        assert anonymous.ret == pytest.ExitCode.TESTS_FAILED
+        anonymous.stdout.fnmatch_lines(["ERROR (a WynWarning made an error by -W): *remote cache uploads stopped*HTTP 401*"])
+        assert "Traceback" not in anonymous.stdout.str() + anonymous.stderr.str()
+        with_password = nginx.url.replace("http://", "http://ci:s3cret@")  # as the recipes write the writer's URL
         written = remote.fill(with_password, "--wyn-cache-clear")
         written.stdout.fnmatch_lines(["remote cache: *5 uploaded"])
         remote.monkeypatch.setenv("PYTEST_WYN_REMOTE_CACHE", nginx.url)

@@ -39,3 +39,15 @@ def test_the_gitlab_recipe_builds_wyn_and_restricts_the_build_directories() -> N
         if "CI_PROJECT_DIR" in block and "script:" in block:
             assert 'chmod -R go-w "$CI_PROJECT_DIR"' in block
     assert job["artifacts"]["reports"]["junit"] == "junit.xml"
+
+
+def test_the_remote_recipes_write_as_the_readmes_nginx_lets_them() -> None:
+    """Issue 31.2: the recipes sent a bearer token to an nginx that asks for a password: uploads were refused."""
+    nginx = re.search(r"```nginx\n(.*?)```", README, re.DOTALL)
+    assert nginx is not None and "auth_basic " in nginx.group(1) and "limit_except GET HEAD" in nginx.group(1)
+    writers = [b for b in BLOCKS if "PYTEST_WYN_REMOTE_CACHE_WRITE" in b]
+    assert len(writers) == 2  # GitHub and GitLab
+    for block in writers:
+        assert "PYTEST_WYN_REMOTE_CACHE_TOKEN" not in block
+        assert re.search(r"PYTEST_WYN_REMOTE_CACHE=.?https://ci:\$\w+@wyn-cache\.example\.org/", block), block
+        assert "-W error::pytest_wyn.WynWarning" in block  # a refused upload fails the writer's job
