@@ -129,3 +129,27 @@ def test_the_gitlab_recipe_runs_as_written(tmp_path: Path, runner: Path) -> None
     assert re.search(r"\d+ passed", done.stdout) and " failed" not in done.stdout
     assert "another user can write" not in done.stdout  # the recipe closed the clone's folders
     assert (project / "junit.xml").is_file()
+
+
+def readme_file(name: str) -> str:
+    found = re.search(rf"```\w+\n# {re.escape(name)}\n(.*?)```", README, re.DOTALL)
+    assert found is not None, f"the README shows no {name}"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("tool", ["tox", "nox"])
+def test_the_readmes_tox_and_nox_files_run(tmp_path: Path, tool: str) -> None:
+    """Issue 31.9: the README's tox.ini and noxfile.py, in a Wyn project, as written."""
+    if shutil.which(tool, path=str(Path(sys.executable).parent)) is None:
+        pytest.skip(f"{tool} is not installed (the dev extra installs it)")
+    project = clone(tmp_path)
+    (project / "wyn").write_text(f'#!/bin/sh\nexec {sys.executable} -S {STANDIN} "$@"\n')
+    name = "tox.ini" if tool == "tox" else "noxfile.py"
+    (project / name).write_text(readme_file(name))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "WYN", "TOX", "NOX", "VIRTUAL_ENV"))}
+    env["PYTEST_WYN_CACHE_DIR"] = str(tmp_path / "cache")
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / tool)], cwd=project, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert re.search(r"6 passed, 1 skipped, 1 xfailed", done.stdout), done.stdout[-2000:]
