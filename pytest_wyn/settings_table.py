@@ -1,8 +1,8 @@
 """Every setting in one table: its ini name, command-line option, environment variable and default.
 
 ``options.py`` registers the options and ini values from it and reads each
-setting's sources through it; the README's configuration table is generated
-from it (``readme_table``; ``tests/e2e/test_newcomer.py`` checks the README
+setting's sources through it; the configuration table of docs/configuration.md
+is generated from it (``readme_table``; ``tests/e2e/test_newcomer.py`` checks the page
 holds exactly that). Precedence, for every setting: command line, then
 environment, then ini, then default.
 """
@@ -108,7 +108,7 @@ SETTINGS: tuple[Setting, ...] = (
             env="PYTEST_WYN_CACHE_MAX_SIZE", default_shown=DEFAULT_CACHE_SIZE),
     Setting("wyn_c_cache", "string", "", "the second cache level, generated C -> binary (default on)",
             env="PYTEST_WYN_C_CACHE", default_shown="on, with the compile cache: a compile whose generated C "
-            "was compiled before reuses that binary ([the compiler developer's loop](#the-compiler-developers-loop))"),
+            "was compiled before reuses that binary ([the compiler developer's loop](compiler-loop.md))"),
     Setting(env="PYTEST_WYN_C_CACHE_DIR",
             default_shown="`c/` in the compile cache directory: where the second level keeps its entries"),
     Setting("wyn_known_failures", "linelist", [], "known-failure lists: lines `<filename> <fail|hang|flaky>`",
@@ -120,8 +120,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(option="--wyn-cache-clear", option_args=_switch("empty the compile cache first")),
     Setting(option="--wyn-keep-binaries",
             option_args=_switch("keep each test binary in .pytest_cache/d/wyn-binaries and say how to run it again"),
-            default_shown="off: each test binary is kept in `.pytest_cache/d/wyn-binaries/`, and its report says "
-            "how to run it again by hand; `-vv` also shows each file's compile command"),
+            default_shown="off; with it, each test binary is kept in `.pytest_cache/d/wyn-binaries/` and its "
+            "report says how to run it again by hand (`-vv` also shows each file's compile command)"),
     Setting("wyn_workers", "string", "",
             f"most xdist workers started by default: N or auto (default {DEFAULT_WORKERS})", "--wyn-workers",
             _opt(f"most xdist workers started by default: N or auto (default {DEFAULT_WORKERS})", "N"),
@@ -142,9 +142,9 @@ SETTINGS: tuple[Setting, ...] = (
             env_note="`PYTEST_WYN_UPDATE` (`expect` or `all`)"),
     Setting("wyn_remote_cache", "string", "", "shared cache URL, http(s):// or redis:// (no credentials here)",
             "--wyn-remote-cache",
-            _opt("shared cache: http(s)://… or redis://… (wyn_remote_cache; README: Share the cache)", "URL"),
+            _opt("shared cache: http(s)://… or redis://… (wyn_remote_cache; docs/remote-cache.md)", "URL"),
             "PYTEST_WYN_REMOTE_CACHE",
-            "none; `http(s)://…` or `redis://…` ([Share the cache](#share-the-cache-a-signed-remote-tier)); "
+            "none; `http(s)://…` or `redis://…` ([the shared cache](remote-cache.md)); "
             "credentials never in the ini file"),
     Setting(option="--wyn-no-remote-cache", option_args=_switch("neither read nor write the shared cache"),
             env="PYTEST_WYN_NO_REMOTE_CACHE", env_note="`PYTEST_WYN_NO_REMOTE_CACHE=1`"),
@@ -188,7 +188,7 @@ def add_to(parser: Any) -> None:
 
 
 def readme_table() -> str:
-    """The README's configuration table, row for row."""
+    """docs/configuration.md's table of settings, row for row."""
     rows = [
         "| ini (`[pytest]` / `[tool.pytest.ini_options]`) | command line | environment | default |",
         "|---|---|---|---|",

@@ -20,6 +20,12 @@ pytest_plugins = ["pytester"]
 
 TESTS = Path(__file__).parent  # tests/: unit/ (no pytest session), e2e/ (real sessions through pytester)
 REPO = TESTS.parent
+DOC_FILES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+
+def user_docs() -> str:
+    """The README and every page under docs/, as one text (their code blocks are tested wherever they stand)."""
+    return "\n".join(path.read_text(encoding="utf-8") for path in DOC_FILES)
 STANDIN = TESTS / "wyn_standin.py"
 
 

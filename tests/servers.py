@@ -110,8 +110,8 @@ http {{
 
 def readme_nginx_server(workdir: Path, port: int) -> str:
     """The README's nginx ``server`` block, as a user copies it, with this test's port, folders and password file."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    block = readme.split("```nginx\n", 1)[1].split("```", 1)[0]
+    page = (Path(__file__).resolve().parent.parent / "docs" / "remote-cache.md").read_text(encoding="utf-8")
+    block = page.split("```nginx\n", 1)[1].split("```", 1)[0]
     lines = [ln for ln in block.splitlines() if "server_name" not in ln]
     server = "\n".join(lines)
     for old, new in (

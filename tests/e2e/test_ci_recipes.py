@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, STANDIN
+from conftest import REPO, STANDIN, user_docs
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(sys.platform == "win32", reason="the recipes run on Linux runners"),
 ]
-README = (REPO / "README.md").read_text(encoding="utf-8")
+README = user_docs()
 YAML = re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
 REQUIREMENTS = re.findall(r"```text\n(# ci-requirements.txt\n.*?)```", README, re.DOTALL)[0]
 

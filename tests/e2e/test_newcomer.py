@@ -10,6 +10,7 @@ from conftest import REPO, WynProject
 
 HELLO = '// EXPECT: hello\nprintln("hello")\n'
 README = REPO / "README.md"
+CONFIGURATION = REPO / "docs" / "configuration.md"  # the settings table's page (settings_table.readme_table)
 
 
 def test_wyn_files_with_the_plugin_off_get_a_one_line_hint(wyn: WynProject) -> None:
@@ -96,7 +97,7 @@ def test_a_compile_error_shows_the_source_line_once(wyn: WynProject) -> None:
 def test_every_option_in_help_is_in_the_readme_table_and_the_reverse(wyn: WynProject) -> None:
     help_text = wyn.run("--help").stdout.str()
     in_help = set(re.findall(r"(--wyn[a-z-]*)", help_text)) | set(re.findall(r"^  (wyn[a-z_]*) \(", help_text, re.M))
-    table = README.read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    table = CONFIGURATION.read_text().split("# Configuration", 1)[1].split("\n# ", 1)[0]
     in_table = set(re.findall(r"`(--wyn[a-z-]*)", table)) | set(re.findall(r"^\| `(wyn[a-z_]*)`", table, re.M))
     assert in_help == in_table
 
@@ -105,7 +106,7 @@ def test_the_readme_table_is_generated_from_the_settings_table() -> None:
     """One table (pytest_wyn/settings_table.py) makes --help, the reader's sources and the README's table."""
     from pytest_wyn.settings_table import SETTINGS, readme_table
 
-    assert readme_table() in README.read_text()
+    assert readme_table() in CONFIGURATION.read_text()
     names = [s.ini or s.option or s.env for s in SETTINGS]
     assert len(names) == len(set(names))  # every row names one setting
 

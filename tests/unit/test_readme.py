@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import yaml
-from conftest import REPO
+from conftest import DOC_FILES, REPO, user_docs
 
-README = (REPO / "README.md").read_text()
+README = user_docs()
 BLOCKS = re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
 PLACEHOLDER = re.compile(r"<(you|your[^>]*|placeholder|todo)>|/ci/install-wyn\.sh|\.\.\.$", re.IGNORECASE | re.MULTILINE)
 
@@ -51,3 +51,23 @@ def test_the_remote_recipes_write_as_the_readmes_nginx_lets_them() -> None:
         assert "PYTEST_WYN_REMOTE_CACHE_TOKEN" not in block
         assert re.search(r"PYTEST_WYN_REMOTE_CACHE=.?https://ci:\$\w+@wyn-cache\.example\.org/", block), block
         assert "-W error::pytest_wyn.WynWarning" in block  # a refused upload fails the writer's job
+
+
+def test_the_readme_is_the_users_path_and_every_link_lands() -> None:
+    """Issue 31.6: the README stays short; the rest is under docs/; no link or anchor points nowhere."""
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) <= 300
+    for path in DOC_FILES:
+        text = path.read_text()
+        assert not re.search(r"round[- ]\d|the seed'?s? runner", text, re.IGNORECASE), path.name
+        for target, anchor in re.findall(r"\]\((?!https?://)([^)#\s]*)(?:#([^)\s]+))?\)", text):
+            page = (path.parent / target).resolve() if target else path
+            assert page.is_file(), f"{path.name}: a link to {target}"
+            if anchor and page.suffix == ".md":
+                slugs = {_slug(h) for h in re.findall(r"^#+ (.+)$", page.read_text(), re.MULTILINE)}
+                assert anchor in slugs, f"{path.name}: a link to {target}#{anchor}"
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
