@@ -17,7 +17,7 @@ from pytest_wyn.engine.remote.signing import Signer, TrustedKeys, parse_public_l
 from pytest_wyn.engine.remote.tier import ERRORS_IN_A_ROW, RemoteCache
 
 # The ed25519 module loads cryptography's compiled part: where that cannot load (Wine), skip too.
-pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ed25519")
+pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ed25519", exc_type=ImportError)
 
 
 class MemoryBackend:
