@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from . import WynWarning, mistakes
+from . import WynWarning
 from .compat import terminal_status
 from .engine.deps import module_deps, others_can_write
 from .engine.hostpaths import wyn_path
@@ -24,7 +24,6 @@ from .engine.process import MEMORY_LIMIT_WORKS
 from .engine.record import InFlight, save_worker_startup
 from .engine.remote.tier import RemoteStats
 from .engine.runahead import RunAhead
-from .engine.settings import DEFAULT_FILES
 from .engine.testfile import is_snapshot_test, is_test_file, is_wyn_file
 from .items import WynFile, WynItem
 from .session import WynSession, payload
@@ -400,20 +399,3 @@ class UpdateLog:
                 tr.write_line(line)
                 added += line.startswith("+") and not line.startswith("+++")
         tr.write_line(f"updated {len(self.diffs)} file(s), {added} line(s); review the diff, then commit", green=True)
-
-
-class OffHint:
-    """With the plugin off: one line when a session found nothing but Wyn files were there."""
-
-    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-        if exitstatus not in (pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.USAGE_ERROR):
-            return
-        found = mistakes.wyn_file_hint(
-            config.args, config.invocation_params.dir, DEFAULT_FILES, config.getini("norecursedirs")
-        )
-        if found is not None:
-            terminalreporter.write_line(
-                f"pytest-wyn: {found} is a Wyn test file, but pytest-wyn is off: "
-                "run `pytest --wyn`, or add `wyn = true` to your pytest configuration",
-                yellow=True,
-            )

@@ -13,8 +13,11 @@ import itertools
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
-from .engine.testfile import is_test_file, is_wyn_file
+import pytest
+
+from .engine.settings import DEFAULT_FILES
 from .settings_table import SETTINGS
 
 # Our options that take a value (a `store` action), as settings.add_options declares them.
@@ -35,6 +38,8 @@ def spaced_value_option(args: Sequence[str], cwd: Path) -> tuple[str, str] | Non
 
 def wyn_file_hint(args: Iterable[str], cwd: Path, patterns: Sequence[str], skip_dirs: Sequence[str]) -> str | None:
     """A Wyn test file this (plugin-less) session could have run: named, or found in a short scan."""
+    from .engine.testfile import is_test_file, is_wyn_file  # only when a session found nothing to run
+
     roots: list[Path] = []
     for arg in args:
         path = arg.split("::", 1)[0]
@@ -56,3 +61,18 @@ def wyn_file_hint(args: Iterable[str], cwd: Path, patterns: Sequence[str], skip_
 
 def _matches(name: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatch(name, p) for p in patterns)
+
+
+class OffHint:
+    """With the plugin off: one line when a session found nothing but Wyn files were there."""
+
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+        if exitstatus not in (pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.USAGE_ERROR):
+            return
+        found = wyn_file_hint(config.args, config.invocation_params.dir, DEFAULT_FILES, config.getini("norecursedirs"))
+        if found is not None:
+            terminalreporter.write_line(
+                f"pytest-wyn: {found} is a Wyn test file, but pytest-wyn is off: "
+                "run `pytest --wyn`, or add `wyn = true` to your pytest configuration",
+                yellow=True,
+            )

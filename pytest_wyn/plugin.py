@@ -2,6 +2,9 @@
 
 Everything else happens in the objects of ``hooks.py``, registered here only
 where their role exists (the plugin on; the xdist controller; --wyn-update).
+A session without Wyn tests (a Python-only project with pytest-wyn installed)
+imports only the settings: the engine, the workers and the hooks are imported
+when Wyn is on (``tests/bench/overhead_bench.py`` measures what is left).
 """
 
 from __future__ import annotations
@@ -10,11 +13,7 @@ from typing import Any
 
 import pytest
 
-from . import mistakes, options
-from .hooks import OffHint, UpdateLog, WynPlugin, XdistController
-from .session import PRELOADED, SESSION_KEY, start
-from .workers import parallel
-from .workers.forecast import forecast
+from . import options
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -24,16 +23,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_cmdline_main(config: pytest.Config) -> Any:
     if options.is_enabled(config):
+        from .session import PRELOADED
+        from .workers import parallel
+        from .workers.forecast import forecast
+
         parallel.choose_workers(config, lambda: forecast(config, PRELOADED))
     return (yield)
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    if not options.is_enabled(config):
+        return None  # xdist decides: pytest-wyn has no say in a session without Wyn tests
+    from .workers import parallel
+
     return parallel.auto_workers(config)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from . import mistakes
+
     spaced = mistakes.spaced_value_option(config.invocation_params.args, config.invocation_params.dir)
     if spaced is not None:
         option, value = spaced
@@ -42,8 +51,13 @@ def pytest_configure(config: pytest.Config) -> None:
             "path while it looks for the rootdir and the config file, before it knows this option."
         )
     if not options.is_enabled(config):
-        config.pluginmanager.register(OffHint(), "wyn-off-hint")
+        config.pluginmanager.register(mistakes.OffHint(), "wyn-off-hint")
         return
+    from .hooks import UpdateLog, WynPlugin, XdistController
+    from .session import PRELOADED, SESSION_KEY, start
+    from .workers import parallel
+    from .workers.forecast import forecast
+
     config.addinivalue_line("markers", "wyn: a test from a .wyn file (added by pytest-wyn)")
     opts = options.read(config)
     state = start(config, opts)

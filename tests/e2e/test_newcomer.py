@@ -141,3 +141,20 @@ def test_the_wyn_summary_follows_its_header_with_no_blank_line(wyn: WynProject) 
         lines = wyn.run(*args).outlines
         header = next(n for n, line in enumerate(lines) if line.strip("- ") == "wyn")
         assert lines[header + 1].startswith("compiled 1 file(s)") or lines[header + 1].startswith("compiled 0 file(s)")
+
+
+def test_a_python_only_session_imports_no_engine(pytester: pytest.Pytester) -> None:
+    """Issue 30.7: installing pytest-wyn cost every pytest run of a Python-only project about 100 ms of CPU."""
+    pytester.makepyfile(test_a="def test_a():\n    assert True\n")
+    pytester.makeconftest(
+        "import sys\n\n"
+        "def pytest_unconfigure(config):\n"
+        "    names = sorted(m for m in sys.modules if m.startswith('pytest_wyn'))\n"
+        "    print('LOADED', ' '.join(names))\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-s")
+    result.assert_outcomes(passed=1)
+    loaded = next(line for line in result.outlines if line.startswith("LOADED")).split()[1:]
+    for heavy in ("pytest_wyn.hooks", "pytest_wyn.session", "pytest_wyn.engine.build", "pytest_wyn.engine.remote.tier"):
+        assert heavy not in loaded, loaded
+    assert "pytest_wyn.plugin" in loaded

@@ -53,3 +53,9 @@ def test_smoke_collection_benchmark_runs() -> None:
     assert "20 files x 3 tests" in done.stdout
     ratio = re.search(r"ratio wyn/python: (\d+\.\d+)", done.stdout)
     assert ratio is not None and float(ratio.group(1)) > 0, done.stdout
+
+
+def test_the_overhead_benchmark_reports_its_goal() -> None:
+    done = run("overhead_bench.py", "--runs", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"pytest-wyn adds -?\d+ ms   goal <= 20 ms: (met|NOT met)", done.stdout)
