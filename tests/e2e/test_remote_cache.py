@@ -20,6 +20,9 @@ import pytest
 from conftest import WynProject
 from servers import FaultServer, Server, make_key, running, start_nginx, start_redis, start_wsgidav
 
+# Every test here has a time limit (pytest-timeout); the sessions that read a hostile server also run
+# under a memory cap (Remote.machine_b).
+pytestmark = pytest.mark.timeout(300)
 pytest.importorskip(
     "cryptography.hazmat.primitives.asymmetric.ed25519",
     reason="the remote cache needs cryptography (pip install -e '.[dev]')",
