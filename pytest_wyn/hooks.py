@@ -200,8 +200,9 @@ class WynPlugin:
         notices = remote_notices(state.remote_stats) + remote_notices(state.remote_c_stats, "C-level ")
         for notice in dict.fromkeys(notices):  # the two levels share a server: what both say is said once
             # Said of the session, not of a line of pytest-wyn's code.
+            where, line = remote_source(state)
             try:
-                warnings.warn_explicit(WynWarning(f"pytest-wyn: {notice}"), WynWarning, "remote cache", 0)
+                warnings.warn_explicit(WynWarning(f"pytest-wyn: {notice}"), WynWarning, where, line)
             except WynWarning as exc:  # -W error::pytest_wyn.WynWarning: the session fails, saying why
                 self.session_errors.append(str(exc))
         if self.session_errors and session.exitstatus == pytest.ExitCode.OK:
@@ -325,6 +326,12 @@ def remote_line(stats: RemoteStats) -> str:
     if stats.upload_failed:
         parts.append(f"{stats.upload_failed} upload(s) failed")
     return f"remote cache: {', '.join(parts)}" if parts else ""
+
+
+def remote_source(state: WynSession) -> tuple[str, int]:
+    """Where the session's remote-cache warnings point: where the remote cache was set (not a line of our code)."""
+    remote = state.settings.remote
+    return remote.source if remote is not None else ("wyn_remote_cache", 1)
 
 
 def remote_notices(stats: RemoteStats, level: str = "") -> list[str]:

@@ -198,6 +198,7 @@ def _remote(config: pytest.Config) -> RemoteConfig | None:
     trusted += env.get("PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS", "").splitlines()
     key = env.get("PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY", "")
     return RemoteConfig(
+        source=_source_of_remote(config, url),
         url=url,
         token=env.get("PYTEST_WYN_REMOTE_CACHE_TOKEN", ""),
         timeout=_number(
@@ -209,6 +210,24 @@ def _remote(config: pytest.Config) -> RemoteConfig | None:
         else _flag("wyn_remote_cache_write", config.getini("wyn_remote_cache_write"), False),
         signing_key=Path(key).expanduser() if key else None,
     )
+
+
+def _source_of_remote(config: pytest.Config, url: str) -> tuple[str, int]:
+    """Where ``wyn_remote_cache`` was set: the option, the environment, or the config file and its line."""
+    if config.getoption("wyn_remote_cache"):
+        return "--wyn-remote-cache", 1
+    if os.environ.get("PYTEST_WYN_REMOTE_CACHE"):
+        return "PYTEST_WYN_REMOTE_CACHE", 1
+    path = config.inipath
+    if path is not None:
+        try:
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if line.strip().startswith("wyn_remote_cache") and url in line:
+                    return str(path), number
+        except (OSError, UnicodeDecodeError):
+            pass
+        return str(path), 1
+    return "wyn_remote_cache", 1
 
 
 def _update_mode(text: str | None) -> str | None:

@@ -369,6 +369,19 @@ def test_a_refused_port_turns_the_remote_off_with_one_warning(remote: Remote) ->
     assert "this session goes on with the local cache only" in out
 
 
+def test_the_remotes_warnings_point_where_it_was_set(remote: Remote) -> None:
+    """Issue 31.7: they were located at `remote cache:0`."""
+    remote.wyn.ini("wyn_remote_cache = http://127.0.0.1:9/\n")
+    remote.monkeypatch.delenv("PYTEST_WYN_REMOTE_CACHE", raising=False)
+    remote.monkeypatch.setenv("PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS", remote.public)
+    out = remote.wyn.run().stdout.str()
+    assert out.count("tox.ini:3: WynWarning: pytest-wyn: the remote cache is off: cannot connect") == 1
+    assert "remote cache:0" not in out
+    remote.use("http://127.0.0.1:9/")  # from the environment, as the recipes set it
+    out = remote.wyn.run("--wyn-cache-clear").stdout.str()
+    assert "PYTEST_WYN_REMOTE_CACHE:1: WynWarning: pytest-wyn: the remote cache is off: cannot connect" in out
+
+
 def test_a_server_that_never_answers_costs_one_timeout(remote: Remote) -> None:
     server = FaultServer("silent")
     try:

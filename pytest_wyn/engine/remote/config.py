@@ -74,6 +74,9 @@ class RemoteConfig:
     trusted_keys: tuple[str, ...] = ()
     write: bool = False
     signing_key: Path | None = None
+    # Where the URL was set, for the session's warnings about the remote: the config file and its line, or
+    # the environment variable or option that named it (line 1).
+    source: tuple[str, int] = ("PYTEST_WYN_REMOTE_CACHE", 1)
 
     def shown(self) -> str:
         """The URL without credentials, for messages."""
