@@ -16,7 +16,12 @@ from pathlib import Path
 
 import pytest
 
+import pytest_wyn.hooks  # noqa: F401  (see below)
+
 pytest_plugins = ["pytester"]
+# The plugin imports its hooks, sessions and engine only when Wyn is on, and pytester's in-process
+# sessions drop every module they import when they end: imported once here, before any of them, all of
+# pytest-wyn stays one set of modules, the one a test's monkeypatch changes and every session uses.
 
 TESTS = Path(__file__).parent  # tests/: unit/ (no pytest session), e2e/ (real sessions through pytester)
 REPO = TESTS.parent
