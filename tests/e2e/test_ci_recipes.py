@@ -144,6 +144,7 @@ def test_the_readmes_tox_and_nox_files_run(tmp_path: Path, tool: str) -> None:
         pytest.skip(f"{tool} is not installed (the dev extra installs it)")
     project = clone(tmp_path)
     (project / "wyn").write_text(f'#!/bin/sh\nexec {sys.executable} -S {STANDIN} "$@"\n')
+    (project / "wyn").chmod(0o755)  # the project's ./wyn: the stand-in here
     name = "tox.ini" if tool == "tox" else "noxfile.py"
     (project / name).write_text(readme_file(name))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "WYN", "TOX", "NOX", "VIRTUAL_ENV"))}
