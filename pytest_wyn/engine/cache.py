@@ -79,14 +79,15 @@ def check_path_components(path: Path) -> None:
             continue
         if st.st_uid not in (0, uid):
             raise CacheDirError(f"{parent} (on the way to {path}) belongs to another user (uid {st.st_uid})")
-        sticky_root = st.st_uid == 0 and st.st_mode & stat.S_ISVTX
-        private_group = not st.st_mode & stat.S_IWOTH and group_has_only(st.st_gid, st.st_uid)
-        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not sticky_root and not private_group:
-            raise CacheDirError(
-                f"{parent} (on the way to {path}) can be written by others (mode {stat.S_IMODE(st.st_mode):o}); "
-                f"another user could swap the cache under you. Fix: chmod go-w {parent} "
-                "(README: Troubleshooting, \"the cache directory is refused\")"
-            )
+        if not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or (st.st_uid == 0 and st.st_mode & stat.S_ISVTX):
+            continue  # writable by its owner alone, or a root-owned sticky directory such as /tmp
+        if not st.st_mode & stat.S_IWOTH and group_has_only(st.st_gid, st.st_uid):
+            continue  # group-writable, but the group is its owner's alone (read only in this case: it scans users)
+        raise CacheDirError(
+            f"{parent} (on the way to {path}) can be written by others (mode {stat.S_IMODE(st.st_mode):o}); "
+            f"another user could swap the cache under you. Fix: chmod go-w {parent} "
+            "(README: Troubleshooting, \"the cache directory is refused\")"
+        )
 
 
 def group_has_only(gid: int, uid: int) -> bool:
