@@ -18,6 +18,7 @@ import pytest
 
 from . import WynWarning
 from .compat import terminal_status
+from .engine.build import BuildStats
 from .engine.deps import module_deps, others_can_write
 from .engine.hostpaths import wyn_path
 from .engine.process import MEMORY_LIMIT_WORKS
@@ -29,6 +30,8 @@ from .items import WynFile, WynItem
 from .session import WynSession, payload
 from .snapshots import WynSnapshotFile, WynSnapshotItem
 from .waiting import WaitingLine
+from .workers.forecast import expected_wyn_files
+from .workers.hosts import host_label, is_elsewhere
 from .workers.parallel import RUN_AHEAD_ALLOWED
 
 
@@ -170,7 +173,7 @@ class WynPlugin:
 
         def progress() -> tuple[int, int]:
             stats = builder.stats
-            return int(stats.compiled - stats.retries + stats.hits), total
+            return int(stats.compiled + stats.not_started + stats.hits), total
 
         return WaitingLine(write, progress)
 
@@ -217,19 +220,20 @@ class WynPlugin:
         for error in self.session_errors:
             terminalreporter.write_line(f"ERROR (a WynWarning made an error by -W): {error}", red=True)
         stats = self.state.stats
-        if self.is_worker or not (stats.compiled or stats.hits):
+        if self.is_worker or not (stats.compiled or stats.hits or stats.not_started):
             return
         tr = terminalreporter
         tr.ensure_newline()  # pytest -v leaves its line open: else the section gets a stray blank line
         tr.section("wyn", sep="-", bold=False)
-        files = int(stats.compiled - stats.retries)
         line = (
-            f"compiled {files} file(s) in {stats.compile_seconds:.1f} s, "
+            f"compiled {int(stats.compiled)} file(s) in {stats.compile_seconds:.1f} s, "
             f"{int(stats.hits)} from the cache (saved {stats.saved_seconds:.1f} s of compiling)"
         )
         if stats.retries:
             line += f", {int(stats.retries)} build(s) retried for host reasons"
         tr.write_line(line)
+        if stats.not_started:
+            tr.write_line(f"the compiler could not be started for {int(stats.not_started)} file(s): see their failures")
         c_steps = int(stats.c_reused + stats.c_compiled)
         if c_steps:
             tr.write_line(
@@ -259,13 +263,38 @@ class XdistController:
         self.state = state
         self.own_scheduler = own_scheduler
         self.startups: list[float] = []  # CPU seconds each worker took to start (plan.py's start-up cost)
+        self.machines: dict[str, HostTally] = {}  # each machine's workers and what they did
+        self.collection_notes: list[str] = []  # workers that collected fewer Wyn files than this machine sees
 
     def pytest_configure_node(self, node: Any) -> None:
-        if self.state.remote is not None:
+        spec = node.gateway.spec
+        elsewhere = is_elsewhere(spec)
+        if self.state.remote is not None and not elsewhere:
             self.state.remote.settle()  # what is fetched ahead is in the local cache before a worker looks
-        data = payload(self.state)
-        if data is not None:
-            node.workerinput["wyn"] = data.serialized()
+        host = host_label(spec)
+        self.machines.setdefault(host, HostTally()).workers.append(node.gateway.id)
+        node.workerinput["wyn"] = payload(self.state, elsewhere, host).serialized()
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """A worker on another machine that collected fewer Wyn files than this one finds (its checkout): say so.
+
+        Only for other machines: a local worker collects this machine's files
+        (and xdist already compares workers with each other).
+        """
+        if not is_elsewhere(node.gateway.spec):
+            return
+        expected = expected_wyn_files(self.config, self.state.settings)
+        if expected is None:
+            return
+        collected = {nodeid.split("::", 1)[0] for nodeid in ids}
+        missing = sorted(set(expected) - collected)
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            self.collection_notes.append(
+                f"worker {node.gateway.id} ({host_label(node.gateway.spec)}) did not collect {len(missing)} of the "
+                f"{len(expected)} Wyn test file(s) this machine finds: {shown}. Is its checkout (chdir=) at the "
+                "same commit, with the same ini file?"
+            )
 
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         output = getattr(node, "workeroutput", None) or {}
@@ -273,12 +302,26 @@ class XdistController:
         self.state.record.merge_notes(output.get("wyn_record", {}))
         self.state.remote_stats.merge(output.get("wyn_remote", {}))
         self.state.remote_c_stats.merge(output.get("wyn_remote_c", {}))
+        tally = self.machines.setdefault(host_label(node.gateway.spec), HostTally())
+        tally.stats.add(output.get("wyn_stats", {}))
+        tally.fetched += int(output.get("wyn_remote", {}).get("fetched", 0))
         startup = output.get("wyn_startup_cpu")
-        if isinstance(startup, float) and startup > 0:
+        if isinstance(startup, float) and startup > 0 and not is_elsewhere(node.gateway.spec):
             self.startups.append(startup)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         save_worker_startup(getattr(self.config, "cache", None), self.startups)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Under -v, which machine compiled what (after the wyn section); and any short collection."""
+        tr = terminalreporter
+        for note in self.collection_notes:
+            tr.write_line(f"WARNING (pytest-wyn): {note}", yellow=True)
+        if self.config.option.verbose <= 0 or not any(t.stats.compiled or t.stats.hits for t in self.machines.values()):
+            return
+        for host, tally in self.machines.items():
+            tr.write_line(f"  on {host} ({', '.join(tally.workers)}): {tally.summary()}")
 
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
         """Ours only where we chose the distribution: the user's --dist is theirs."""
@@ -287,6 +330,19 @@ class XdistController:
         from .workers.schedule import WynScheduling  # imports xdist internals: only here
 
         return WynScheduling(config, log, self.state.record.priorities(config.rootpath))
+
+
+@dataclasses.dataclass
+class HostTally:
+    """One machine's part of a distributed run, for the summary under -v."""
+
+    workers: list[str] = dataclasses.field(default_factory=list)
+    stats: BuildStats = dataclasses.field(default_factory=BuildStats)
+    fetched: int = 0
+
+    def summary(self) -> str:
+        line = f"compiled {self.stats.compiled} file(s), {self.stats.hits} from the cache"
+        return line + (f", {self.fetched} fetched from the remote cache" if self.fetched else "")
 
 
 def wyn_modules(file: WynFile, rootdir: Path) -> list[str]:

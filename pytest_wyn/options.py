@@ -7,6 +7,7 @@ Precedence: command line, then environment, then ini, then default.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 from pathlib import Path
@@ -55,7 +56,8 @@ def _given(config: pytest.Config, ini: str) -> str | None:
 
 
 def is_enabled(config: pytest.Config) -> bool:
-    if config.getoption("wyn", False):
+    """``--wyn`` or ``wyn = true``; in an xdist worker, whatever its controller decided (it sends its settings)."""
+    if config.getoption("wyn", False) or "wyn" in getattr(config, "workerinput", {}):
         return True
     try:
         return _flag("wyn", config.getini("wyn"), False)
@@ -85,11 +87,64 @@ def _number(
     return parse_number(name, text, low, high, whole, low_included)
 
 
+SETTINGS = pytest.StashKey[Settings]()  # read once per session, by whichever asks first
+
+
 def read(config: pytest.Config) -> Settings:
+    """The settings from this process's command line, environment and ini: read once, kept in the stash."""
+    if SETTINGS not in config.stash:
+        try:
+            config.stash[SETTINGS] = _read(config)
+        except SettingError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return config.stash[SETTINGS]
+
+
+def for_this_process(config: pytest.Config) -> Settings:
+    """The session's settings: read here, or, in an xdist worker, the ones its controller read and sent.
+
+    A worker on another machine replaces what belongs to its host: where its
+    compiler is (its ``$WYN`` and ini), its cache folders, and its own
+    credentials for the shared cache (never sent over the gateway).
+    """
+    sent = getattr(config, "workerinput", {}).get("wyn")
+    if sent is None:
+        return read(config)
+    settings = Settings.from_wire(sent["settings"])
+    if not sent.get("elsewhere"):
+        return settings
     try:
-        return _read(config)
+        return _on_this_host(config, settings)
     except SettingError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _on_this_host(config: pytest.Config, sent: Settings) -> Settings:
+    env = os.environ
+    root = config.rootpath
+    cache_dir = _given(config, "wyn_cache_dir")
+    return dataclasses.replace(
+        sent,
+        compiler_ini=config.getini("wyn_compiler") or None,
+        compiler_env=env.get("WYN") or None,
+        cache_dir=_cache_dir(root, cache_dir),
+        c_cache_dir=_c_cache_dir(root),
+        keep_binaries=_kept_binaries(root) if sent.keep_binaries is not None else None,
+        remote=sent.remote.with_host_secrets(env) if sent.remote is not None else None,
+    )
+
+
+def _cache_dir(root: Path, given: str | None) -> Path:
+    return root / Path(given).expanduser() if given else Path(platformdirs.user_cache_dir("pytest-wyn"))
+
+
+def _c_cache_dir(root: Path) -> Path | None:
+    where = os.environ.get("PYTEST_WYN_C_CACHE_DIR")
+    return root / Path(where).expanduser() if where else None
+
+
+def _kept_binaries(root: Path) -> Path:
+    return root / ".pytest_cache" / "d" / "wyn-binaries"
 
 
 def _read(config: pytest.Config) -> Settings:
@@ -135,9 +190,7 @@ def _read(config: pytest.Config) -> Settings:
         compile_retries=int(
             _number("wyn_compile_retries", _given(config, "wyn_compile_retries"), DEFAULT_RETRIES, 0, 100, True, True)
         ),
-        cache_dir=(root / Path(cache_dir).expanduser())
-        if cache_dir
-        else Path(platformdirs.user_cache_dir("pytest-wyn")),
+        cache_dir=_cache_dir(root, cache_dir),
         use_cache=not (opt("wyn_no_cache") or _flag("PYTEST_WYN_NO_CACHE", env.get("PYTEST_WYN_NO_CACHE"), False)),
         clear_cache=bool(opt("wyn_cache_clear")),
         cache_max_size=max_size,
@@ -148,7 +201,7 @@ def _read(config: pytest.Config) -> Settings:
         ),
         memory_limit=memory_limit,
         memory_limit_set=memory_set is not None,
-        keep_binaries=root / ".pytest_cache" / "d" / "wyn-binaries" if opt("wyn_keep_binaries") else None,
+        keep_binaries=_kept_binaries(root) if opt("wyn_keep_binaries") else None,
         run_ahead=not opt("wyn_no_run_ahead")
         and _flag("PYTEST_WYN_RUN_AHEAD", env.get("PYTEST_WYN_RUN_AHEAD"), True)
         and _flag("wyn_run_ahead", config.getini("wyn_run_ahead"), True),
@@ -159,9 +212,7 @@ def _read(config: pytest.Config) -> Settings:
             (name, known.list_name, known.kind)
             for name, known in read_lists(list(config.getini("wyn_known_failures")), root).items()
         ),
-        c_cache_dir=root / Path(env["PYTEST_WYN_C_CACHE_DIR"]).expanduser()
-        if env.get("PYTEST_WYN_C_CACHE_DIR")
-        else None,
+        c_cache_dir=_c_cache_dir(root),
     )
 
 

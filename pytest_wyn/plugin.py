@@ -55,17 +55,18 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from .hooks import UpdateLog, WynPlugin, XdistController
     from .session import PRELOADED, SESSION_KEY, start
-    from .workers import parallel
+    from .workers import hosts, parallel
     from .workers.forecast import forecast
 
     config.addinivalue_line("markers", "wyn: a test from a .wyn file (added by pytest-wyn)")
-    opts = options.read(config)
-    state = start(config, opts)
+    opts = options.for_this_process(config)
+    elsewhere = hosts.only_elsewhere(config)
+    state = start(config, opts, elsewhere)
     config.stash[SESSION_KEY] = state
     config.pluginmanager.register(WynPlugin(config, state), "wyn-session")
     if hasattr(config, "workerinput"):
         return
-    if state.remote is not None:
+    if state.remote is not None:  # (None when every worker is on another machine: they fetch for themselves)
         forecast(config, PRELOADED)  # fetches ahead, if the worker plan has not already
     if parallel.xdist_loaded(config):
         own = config.stash.get(parallel.OWN_SCHEDULER, False)

@@ -7,6 +7,7 @@ every process uses the same compiler identity and the same checked cache path.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -87,40 +88,65 @@ class WynSession:
 
 @dataclass(frozen=True)
 class WorkerPayload:
-    """What the controller resolved, for a worker (as pytest-mypy's MypyConfigStash)."""
+    """What the controller resolved, for a worker (as pytest-mypy's MypyConfigStash).
 
-    toolchain: Toolchain
-    store: str  # resolved cache directory, "" when the cache is off
-    cache_problem: str
-    lock_dir: str  # "" when build locks are off
+    A worker on this machine uses all of it. A worker on another machine
+    (``elsewhere``: an ssh or socket gateway) takes the settings, minus
+    credentials, and the controller's toolchain only to check its own
+    against; it finds its own compiler, cache and lock folder (``start``).
+    """
+
+    settings: dict[str, Any]  # Settings.to_wire(): the settings are read once, by the controller
+    toolchain: Toolchain | None  # None: the controller found no compiler (missing_compiler says why)
+    missing_compiler: str = ""
+    store: str = ""  # resolved cache directory, "" when the cache is off
+    cache_problem: str = ""
+    lock_dir: str = ""  # "" when build locks are off
     remote_mark: str = ""
     remote_off: str = ""  # the controller found the shared cache unusable: workers do not try it again
     remote_asked: tuple[str, ...] = ()  # keys the controller asked the remote for already: not asked again
+    elsewhere: bool = False  # the worker runs on another machine (told by its gateway's spec)
+    host: str = ""  # that machine, as the summary names it
 
     def serialized(self) -> dict[str, Any]:
-        return {**asdict(self), "toolchain": self.toolchain.to_json()}
+        return {**asdict(self), "toolchain": self.toolchain.to_json() if self.toolchain is not None else None}
 
     @classmethod
     def from_serialized(cls, data: dict[str, Any]) -> WorkerPayload:
+        toolchain = data.get("toolchain")
         return cls(
-            Toolchain.from_json(data["toolchain"]),
-            data["store"],
-            data["cache_problem"],
-            data["lock_dir"],
+            data["settings"],
+            Toolchain.from_json(toolchain) if toolchain else None,
+            data.get("missing_compiler", ""),
+            data.get("store", ""),
+            data.get("cache_problem", ""),
+            data.get("lock_dir", ""),
             data.get("remote_mark", ""),
             data.get("remote_off", ""),
             tuple(data.get("remote_asked", ())),
+            bool(data.get("elsewhere", False)),
+            data.get("host", ""),
         )
 
 
-def start(config: pytest.Config, opts: Settings) -> WynSession:
-    """Everything a session needs before collection; a worker takes it from its payload."""
+def sent_payload(config: pytest.Config) -> WorkerPayload | None:
+    """In an xdist worker: what its controller sent (None in the controller, or without one)."""
+    data = getattr(config, "workerinput", {}).get("wyn")
+    return WorkerPayload.from_serialized(data) if data is not None else None
+
+
+def start(config: pytest.Config, opts: Settings, workers_elsewhere: bool = False) -> WynSession:
+    """Everything a session needs before collection; a worker on this machine takes it from its payload.
+
+    ``workers_elsewhere``: every worker runs on another machine (workers/hosts.py), so the
+    controller opens no remote cache: the workers read it, each into its own cache.
+    """
     session = WynSession(opts, config.rootpath)
-    worker_input = getattr(config, "workerinput", None)
-    if worker_input is not None and "wyn" in worker_input:
-        _from_payload(session, WorkerPayload.from_serialized(worker_input["wyn"]))
+    sent = sent_payload(config)
+    if sent is not None and not sent.elsewhere:
+        _from_payload(session, sent)
         return session
-    if config.option.collectonly:
+    if config.option.collectonly and sent is None:
         return session  # collection never compiles: no compiler needed
     try:
         session.toolchain = config.stash.get(PRELOADED, None) or load_toolchain(
@@ -128,39 +154,79 @@ def start(config: pytest.Config, opts: Settings) -> WynSession:
         )
         session.command = CompileCommand.parse(opts.compile_command, list(opts.compile_args), opts.compile_output)
     except ToolchainError as exc:
-        raise pytest.UsageError(f"pytest-wyn: {exc}") from None
+        if sent is None:
+            raise pytest.UsageError(f"pytest-wyn: {exc}") from None
+        session.missing_compiler = f"on {sent.host}: {exc}"
+        return session
     except NoCompilerFound as exc:
         # A run that selects no Wyn test (`pytest tests/test_py.py`, `-m "not wyn"`) needs no compiler:
         # each Wyn test that runs fails with this instead.
-        session.missing_compiler = str(exc)
+        session.missing_compiler = f"on {sent.host}: {exc}" if sent is not None else str(exc)
         return session
-    _open_store(session)
+    if sent is not None:
+        session.missing_compiler = toolchain_mismatch(sent, session.toolchain)
+        if session.missing_compiler:
+            session.toolchain = session.command = None  # every Wyn test on this worker fails, saying why
+            return session
+    try:
+        _open_store(session)
+    except pytest.UsageError as exc:
+        if sent is None:
+            raise
+        session.cache_problem = f"{exc}; running without the cache"  # a worker elsewhere: its own problem
     if session.store is not None:
-        session.remote = open_remote(config, opts)
+        if sent is not None and opts.remote is not None:  # a worker on another machine: its own local cache
+            session.remote = RemoteCache(opts.remote, session.store, "remote:" + secrets.token_hex(8))
+        elif sent is None and not workers_elsewhere:
+            session.remote = open_remote(config, opts)
         session.remote_mark = session.remote.mark if session.remote is not None else ""
     session.lock_dir, session.lock_problem = shared_lock_dir()
     sweep_run_dirs()
-    session.record = Record.load(getattr(config, "cache", None))
+    if sent is None:
+        session.record = Record.load(getattr(config, "cache", None))
     return session
 
 
-def payload(session: WynSession) -> WorkerPayload | None:
-    if session.toolchain is None:
-        return None
+def toolchain_mismatch(sent: WorkerPayload, mine: Toolchain) -> str:
+    """Why this host's compiler may not stand in for the controller's ("" when it is the same toolchain)."""
+    theirs = sent.toolchain
+    if theirs is None or theirs.identity == mine.identity:
+        return ""
+    return (
+        f"the Wyn toolchain on {sent.host} is not the controller's, so its results could differ from a local run:\n"
+        f"  {sent.host}: {mine.path} ({mine.version}; identity {mine.identity[:16]})\n"
+        f"  controller: {theirs.path} ({theirs.version}; identity {theirs.identity[:16]})\n"
+        "install the same Wyn build on every host (the identity covers the executable, its runtime files and "
+        "its --version)"
+    )
+
+
+def payload(session: WynSession, elsewhere: bool = False, host: str = "") -> WorkerPayload:
+    settings = session.settings
+    if elsewhere and settings.remote is not None:
+        settings = dataclasses.replace(settings, remote=settings.remote.for_another_host())
+    remote = session.remote
     return WorkerPayload(
+        settings.to_wire(),
         session.toolchain,
+        session.missing_compiler,
         str(session.store.root) if session.store is not None else "",
         session.cache_problem,
         str(session.lock_dir or ""),
         session.remote_mark,
-        session.remote.off if session.remote is not None else "",
-        session.remote.asked() if session.remote is not None else (),
+        remote.off if remote is not None else "",
+        remote.asked() if remote is not None and not elsewhere else (),
+        elsewhere,
+        host,
     )
 
 
 def _from_payload(session: WynSession, data: WorkerPayload) -> None:
     opts = session.settings
     session.toolchain = data.toolchain
+    session.missing_compiler = data.missing_compiler
+    if data.toolchain is None:
+        return
     session.command = CompileCommand.parse(opts.compile_command, list(opts.compile_args), opts.compile_output)
     session.cache_problem = data.cache_problem
     session.lock_dir = Path(data.lock_dir) if data.lock_dir else None

@@ -27,6 +27,15 @@ TESTS = Path(__file__).parent  # tests/: unit/ (no pytest session), e2e/ (real s
 REPO = TESTS.parent
 DOC_FILES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 
+# Every kind of outcome in six files (a module among them): 3 tests pass, 3 fail.
+MIXED_SUITE = {
+    "test_pass.wyn": '// EXPECT: hello\nprintln("hello")\n',
+    "test_fail.wyn": '// EXPECT: hello\nprintln("bye")\n',
+    "test_compile_error.wyn": 'println("a")\nprintln(missing)\n',
+    "test_blocks.wyn": 'test "one" {\n    assert(true)\n}\n\ntest "two" {\n    assert(false)\n}\n',
+    "test_util.wyn": 'import util\ntest "answer" {\n    assert_eq(util.answer(), 42)\n}\n',
+    "util.wyn": "pub fn answer() -> int {\n    return 42\n}\n",
+}
 
 def user_docs() -> str:
     """The README and every page under docs/, as one text (their code blocks are tested wherever they stand)."""

@@ -35,6 +35,7 @@ class BuildStats:
     retries: int = 0
     c_reused: int = 0  # compiles whose C step the second level served
     c_compiled: int = 0  # compiles whose C step ran the real C compiler (and stored what it made)
+    not_started: int = 0  # files the compiler could not be started for (not counted as compiled)
 
     def add(self, other: dict[str, float]) -> None:
         """Fold in another process's statistics (from JSON): counts stay whole numbers."""
@@ -110,6 +111,7 @@ class Builder:
             c.retries,
             self.c_server.counts["reused"] if self.c_server else 0,
             self.c_server.counts["compiled"] if self.c_server else 0,
+            c.not_started,
         )
 
     @property

@@ -70,9 +70,10 @@ class Compiler:
         self.output_limit = settings.max_output
         self.compile_jobs = settings.compile_jobs or usable_cpus()
         self.lock_dir = lock_dir
-        self.compiled = 0
+        self.compiled = 0  # files the compiler ran for (a retried file counts once)
+        self.not_started = 0  # files it could not even be started for
         self.compile_seconds = 0.0
-        self.retries = 0
+        self.retries = 0  # attempts repeated for host reasons
         self._lock = threading.Lock()
         # Threads of this process queue here first, handed over at once; the file-lock slots
         # (polled) then only arbitrate between processes and sessions.
@@ -96,10 +97,11 @@ class Compiler:
         """
         retries: list[str] = []
         attempt: Attempt | None = None
+        started = False  # the compiler ran at least once: the file counts as compiled
         for n in range(self.max_retries + 1):
             attempt = self._attempt(source, arg, output, cancel, env)
+            started = started or not attempt.done.launch_error
             with self._lock:
-                self.compiled += 1
                 self.compile_seconds += attempt.done.seconds
             if not attempt.transient or n == self.max_retries:
                 break
@@ -108,6 +110,11 @@ class Compiler:
                 self.retries += 1
             time.sleep(min(0.25 * 2**n, 4.0))
         assert attempt is not None
+        with self._lock:
+            if started:
+                self.compiled += 1
+            else:
+                self.not_started += 1
         done = attempt.done
         diagnostics = strip_ansi(done.text)
         result = BuildResult(

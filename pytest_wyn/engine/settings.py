@@ -11,6 +11,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .remote.config import RemoteConfig
 
@@ -93,6 +94,28 @@ class Settings:
             run_ahead=True,
         )
         return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+    def to_wire(self) -> dict[str, Any]:
+        """As plain data, for an xdist worker (execnet sends only built-in types)."""
+        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        for name in _PATHS:
+            data[name] = str(data[name]) if data[name] is not None else None
+        data["remote"] = self.remote.to_wire() if self.remote is not None else None
+        return data
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Settings:
+        values = dict(data)
+        for name in _PATHS:
+            values[name] = Path(values[name]) if values[name] is not None else None
+        for name in ("files", "compile_args"):
+            values[name] = tuple(values[name])
+        values["known_failures"] = tuple(tuple(row) for row in values["known_failures"])
+        values["remote"] = RemoteConfig.from_wire(values["remote"]) if values["remote"] is not None else None
+        return cls(**values)
+
+
+_PATHS = ("cache_dir", "keep_binaries", "c_cache_dir")
 
 
 class SettingError(ValueError):

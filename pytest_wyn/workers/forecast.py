@@ -17,6 +17,7 @@ from .. import options
 from ..engine.cache import Store
 from ..engine.hostpaths import wyn_path
 from ..engine.key import KeyInputs, compute_key
+from ..engine.settings import Settings
 from ..engine.spec import SpecError, decode, parse, read_source
 from ..engine.testfile import is_test_file
 from ..engine.toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
@@ -57,31 +58,16 @@ def forecast_now(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]) -
     except (pytest.UsageError, ToolchainError, NoCompilerFound):
         return None  # pytest_configure reports it
     config.stash[preloaded] = toolchain  # pytest_configure reuses it
-    roots = [Path(config.invocation_params.dir, arg.split("::", 1)[0]) for arg in config.args]
-    found = {path.resolve(): path for path in discover(config, roots, opts.files)}
-    selection = Selection.from_config(config)
     use_store = opts.use_cache and not opts.clear_cache
     store = Store(opts.cache_dir)
     builder_inputs = KeyInputs.current(toolchain, command, config.rootpath)
     result = Forecast([], set())
     keys: dict[str, str] = {}
-    for real in found:
-        try:
-            nodeid = str(real.relative_to(config.rootpath))
-        except ValueError:
-            nodeid = str(real)
-        try:
-            data = read_source(real)
-            spec = parse(decode(data)) if (not selection.everything or b"SKIP" in data) else None
-        except SpecError:
-            continue  # becomes an erroring item, never a compile
-        except OSError:
-            result.files.append(nodeid)
-            result.misses.add(nodeid)
-            continue
-        if spec is not None and (skipped_whole(spec) or not selection.selects_any(nodeid, spec)):
-            continue
+    for nodeid, real, data in planned_files(config, opts):
         result.files.append(nodeid)
+        if data is None:
+            result.misses.add(nodeid)  # unreadable now: the build will say why
+            continue
         key = compute_key(builder_inputs, _compile_arg(real, config.rootpath), data)
         if not use_store or not store.has(key):
             result.misses.add(nodeid)
@@ -92,6 +78,49 @@ def forecast_now(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]) -
         arrived = {nodeid for nodeid, key in keys.items() if key in fetched}
         return Forecast(result.files, result.misses - arrived, len(arrived))
     return result
+
+
+def planned_files(config: pytest.Config, opts: Settings) -> Iterator[tuple[str, Path, bytes | None]]:
+    """Each Wyn test file this run will run: its nodeid, real path and bytes (None: unreadable).
+
+    Counts a file only if the command line selects one of its items and it
+    is not skipped as a whole; a file that does not parse is left out (it
+    becomes an erroring item, never a compile).
+    """
+    roots = [Path(config.invocation_params.dir, arg.split("::", 1)[0]) for arg in config.args]
+    found = {path.resolve(): path for path in discover(config, roots, opts.files)}
+    selection = Selection.from_config(config)
+    for real in found:
+        try:
+            nodeid = wyn_path(real.relative_to(config.rootpath))
+        except ValueError:
+            nodeid = str(real)
+        try:
+            data = read_source(real)
+            spec = parse(decode(data)) if (not selection.everything or b"SKIP" in data) else None
+        except SpecError:
+            continue
+        except OSError:
+            yield nodeid, real, None
+            continue
+        if spec is not None and (skipped_whole(spec) or not selection.selects_any(nodeid, spec)):
+            continue
+        yield nodeid, real, data
+
+
+EXPECTED = pytest.StashKey["list[str] | None"]()
+
+
+def expected_wyn_files(config: pytest.Config, opts: Settings) -> list[str] | None:
+    """The Wyn test files every worker should collect, or None when this machine cannot tell.
+
+    It cannot when a plugin selects tests by what it remembers (``--lf``,
+    ``--sw``): the forecast never knows those choices.
+    """
+    if EXPECTED not in config.stash:
+        remembers = config.getoption("lf", False) or config.getoption("stepwise", False)
+        config.stash[EXPECTED] = None if remembers else [nodeid for nodeid, _, _ in planned_files(config, opts)]
+    return config.stash[EXPECTED]
 
 
 def _compile_arg(path: Path, rootdir: Path) -> str:

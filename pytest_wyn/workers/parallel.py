@@ -51,8 +51,9 @@ def choose_workers(config: pytest.Config, forecast: Callable[[], Forecast | None
     config.stash[RUN_AHEAD_ALLOWED] = opts.run_ahead and not user_serial
     if not has_xdist:
         return
-    if opt.dist != "no" or getattr(opt, "distload", False):
-        return  # the user chose a distribution: theirs, unchanged, and no default workers
+    if opt.dist != "no":
+        return  # the user chose a distribution (--dist): theirs, unchanged, and no default workers
+    # -d (which --tx gateways need) asks only that the load be distributed: ours, a file whole on one worker.
     config.stash[OWN_SCHEDULER] = True  # see schedule.WynScheduling: Wyn files whole, the rest as --dist load
     if opt.numprocesses is not None or getattr(opt, "tx", None) or opt.usepdb or opt.collectonly:
         return

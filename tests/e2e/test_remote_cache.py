@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import WynProject
+from conftest import MIXED_SUITE, WynProject
 from servers import FaultServer, Server, make_key, running, start_nginx, start_redis, start_wsgidav
 
 # Every test here has a time limit (pytest-timeout); the sessions that read a hostile server also run
@@ -29,14 +29,7 @@ pytest.importorskip(
     exc_type=ImportError,  # not only missing: a build whose compiled part cannot load (Wine) is skipped too
 )
 
-SUITE = {
-    "test_pass.wyn": '// EXPECT: hello\nprintln("hello")\n',
-    "test_fail.wyn": '// EXPECT: hello\nprintln("bye")\n',
-    "test_compile_error.wyn": 'println("a")\nprintln(missing)\n',
-    "test_blocks.wyn": 'test "one" {\n    assert(true)\n}\n\ntest "two" {\n    assert(false)\n}\n',
-    "test_util.wyn": 'import util\ntest "answer" {\n    assert_eq(util.answer(), 42)\n}\n',
-    "util.wyn": "pub fn answer() -> int {\n    return 42\n}\n",
-}
+SUITE = MIXED_SUITE
 OUTCOMES = {"passed": 3, "failed": 3}
 
 
