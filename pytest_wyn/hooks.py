@@ -25,6 +25,7 @@ from .engine.process import MEMORY_LIMIT_WORKS
 from .engine.record import InFlight, save_worker_startup
 from .engine.remote.tier import RemoteStats
 from .engine.runahead import RunAhead
+from .engine.runner import FileRun
 from .engine.testfile import is_snapshot_test, is_test_file, is_wyn_file
 from .items import WynFile, WynItem
 from .session import WynSession, payload
@@ -78,10 +79,10 @@ class WynPlugin:
         if not is_wyn_file(file_path.name):
             return None
         if is_snapshot_test(file_path):
-            return WynSnapshotFile.from_parent(parent, path=file_path)
+            return WynSnapshotFile.from_parent(parent, path=file_path, state=self.state)
         if not is_test_file(file_path, self.state.settings.files, named=parent.session.isinitpath(file_path)):
             return None
-        return WynFile.from_parent(parent, path=file_path)
+        return WynFile.from_parent(parent, path=file_path, state=self.state)
 
     def pytest_report_header(self) -> list[str]:
         state = self.state
@@ -136,8 +137,8 @@ class WynPlugin:
         if not self._runs_ahead(session):
             return (yield)
         # Only files with an item that will run: a skipped file is never built, ahead or not.
-        runs = [item for item in session.items if isinstance(item, WynItem) and not _may_skip(item)]
-        files = list(dict.fromkeys(item.parent for item in runs))
+        runs = [item.parent.file_run for item in session.items if isinstance(item, WynItem) and not _may_skip(item)]
+        files = list(dict.fromkeys(run for run in runs if run is not None))  # (None: a file that did not parse)
         barriers, self.others = _barriers(session.items)
         self.state.builder()  # made here, once, not by the first of several threads
         run_ahead = RunAhead(
@@ -408,18 +409,19 @@ def remote_notices(stats: RemoteStats, level: str = "") -> list[str]:
     return said
 
 
-def _barriers(items: list[pytest.Item]) -> tuple[dict[WynFile, int], dict[pytest.Item, int]]:
+def _barriers(items: list[pytest.Item]) -> tuple[dict[FileRun, int], dict[pytest.Item, int]]:
     """For each Wyn file, the position of the last other test before its first test; and those positions.
 
     A Python test may set the environment, change directory or write files a
     binary reads: a file runs ahead only once the tests before it are done.
     """
-    barriers: dict[WynFile, int] = {}
+    barriers: dict[FileRun, int] = {}
     others: dict[pytest.Item, int] = {}
     last = -1
     for position, item in enumerate(items):
         if isinstance(item, WynItem):
-            barriers.setdefault(item.parent, last)
+            if item.parent.file_run is not None:
+                barriers.setdefault(item.parent.file_run, last)
         else:
             others[item] = position
             last = position

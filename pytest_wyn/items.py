@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import threading
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,10 +20,10 @@ from .compat import TerminalRepr, failure_repr, pytest_timeout_seconds, setup_re
 from .engine import formats, judge, update
 from .engine.compiling import BuildResult
 from .engine.report import source_excerpt
-from .engine.runner import FileOutcome, FileRun, Gate
+from .engine.runner import FileOutcome, FileRun
 from .engine.spec import Block, Directive, Spec, SpecError, decode, parse, read_source
 from .engine.testfile import file_stem, planned_tests
-from .session import WynSession, get_session
+from .session import WynSession
 
 RICH_REPORTER = "rich-terminal-reporter"  # pytest-rich's reporter, registered only when it is on
 
@@ -47,8 +46,15 @@ class Shown:
 
 
 class WynFile(pytest.File):
+    """A `.wyn` test file: read once at collection; its one ``FileRun`` serves all its items."""
+
     spec: Spec
     lines: list[str]
+    file_run: FileRun | None = None  # None: the file could not be read or parsed (one erroring item)
+
+    def __init__(self, *, state: WynSession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.state = state  # the session's, handed in by the plugin object that collects the file
 
     def collect(self) -> Iterable[pytest.Item]:
         self._outcome: FileOutcome | None = None
@@ -72,6 +78,7 @@ class WynFile(pytest.File):
             return
         self.lines = text.split("\n")
         spec = self.spec
+        self.file_run = FileRun(spec, self.path, self.nodeid, text, self.source_digest, self.state)
         for unknown in spec.unknown:
             self._warn(unknown.line, f"unknown directive {unknown.key}: (did you mean {unknown.suggestion}:?)")
         for hook in spec.misread_hooks:
@@ -121,14 +128,6 @@ class WynFile(pytest.File):
         self._consumed.add(item.index)
         return self._outcome
 
-    def file_run(self) -> FileRun:
-        state = get_session(self.config)
-        return FileRun(self.spec, self.path, self.nodeid, "\n".join(self.lines), self.source_digest, state)
-
-    def execute(self, cancel: threading.Event | None = None, run_gate: Gate | None = None) -> FileOutcome:
-        """Build, run and judge the file (engine/runner.py): in its first item's turn, or ahead of it."""
-        return self.file_run().execute(cancel, run_gate)
-
     def current_outcome(self) -> FileOutcome | None:
         return self._outcome
 
@@ -137,22 +136,24 @@ class WynFile(pytest.File):
 
     def _compute(self, item: WynItem) -> FileOutcome:
         count = self.spec.item_count
-        ahead = get_session(self.config).run_ahead
+        run = self.file_run
+        assert run is not None  # only a file that parsed has items that run
+        ahead = self.state.run_ahead
         try:
             if ahead is not None and not self._ran_once:
-                outcome = ahead.take(self)
+                outcome = ahead.take(run)
                 limit = pytest_timeout_seconds(item)
                 if limit is not None and outcome.run is not None and outcome.run.seconds >= limit:
                     # It ran ahead for longer than pytest-timeout allows this test: run it again in its
                     # turn, alone, so that pytest-timeout judges it as a serial run would.
-                    outcome = ahead.run_alone(self)
+                    outcome = ahead.run_alone(run)
             else:
-                outcome = self.execute()
+                outcome = run.execute()
             self._ran_once = True
             return outcome
         except BaseException as exc:
             if ahead is not None:
-                ahead.abandon(self)
+                ahead.abandon(run)
             # Interrupted from outside (pytest-timeout, Ctrl-C): the process group is already
             # killed. The interrupted item reports the interruption itself; the file's other
             # items say they did not run, and point at it.
@@ -196,7 +197,7 @@ class WynItem(pytest.Item):
 
     def apply_markers(self) -> None:
         self.add_marker(pytest.mark.wyn)  # `-m wyn` / `-m "not wyn"` in mixed suites
-        for name, listed_in, kind in get_session(self.config).settings.known_failures:
+        for name, listed_in, kind in self.parent.state.settings.known_failures:
             if name == self.path.name:  # by file name only, as Wyn's stdlib runner matches
                 self.add_marker(pytest.mark.xfail(reason=f"{listed_in}: {kind}", strict=False))
         for d in self._directives():
@@ -216,7 +217,7 @@ class WynItem(pytest.Item):
         build = outcome.build
         self.user_properties[:] = [p for p in self.user_properties if not str(p[0]).startswith("wyn_")]
         if build is not None and not _xunit2(self.config):
-            cache_on = get_session(self.config).cache_on
+            cache_on = self.parent.state.cache_on
             self.user_properties.append(("wyn_cache", _cache_use(build, cache_on)))
             self.user_properties.append(("wyn_compile_seconds", f"{build.compile_seconds:.3f}"))
             if build.retries:
@@ -241,17 +242,18 @@ class WynItem(pytest.Item):
             self.add_report_section("call", "stdout", outcome.outputs[self.index])
         verdict = outcome.verdicts[self.index]
         self.wyn_update = ""  # read by the report hook
-        mode = get_session(self.config).settings.update
+        mode = self.parent.state.settings.update
         if mode is not None and self._may_update():
             # Only now, in the turn of the item that reports it: a deselected, skipped or
             # never-reached test never has its file rewritten.
-            verdict, self.wyn_update = self.parent.file_run().update(outcome, mode)
+            assert self.parent.file_run is not None
+            verdict, self.wyn_update = self.parent.file_run.update(outcome, mode)
         if not verdict.passed:
             raise WynFailure(verdict)
 
     def _may_update(self) -> bool:
         """The item whose verdict is about the file's EXPECT lines, and not one pinned as failing or skipped."""
-        if self.index != self.parent.file_run().update_index:
+        if self.parent.file_run is None or self.index != self.parent.file_run.update_index:
             return False
         return not any(self.get_closest_marker(name) for name in ("xfail", "skip", "skipif"))
 
@@ -278,7 +280,6 @@ class WynItem(pytest.Item):
         return self._structured_repr(verdict)
 
     def _structured_repr(self, verdict: judge.Verdict) -> TerminalRepr:
-        session = get_session(self.config)
         outcome = self.parent.current_outcome() or FileOutcome(None, None, (), 0.0)
         shown = self.parent.shown()
         build = outcome.build
@@ -301,10 +302,10 @@ class WynItem(pytest.Item):
             if excerpt:
                 lines.append("")
                 lines += excerpt
-        path, line = self._location(verdict, session)
+        path, line = self._location(verdict)
         return failure_repr(lines, path, line, verdict.message)
 
-    def _location(self, verdict: judge.Verdict, session: WynSession) -> tuple[str, int]:
+    def _location(self, verdict: judge.Verdict) -> tuple[str, int]:
         root = self.config.rootpath
         target = self.path if verdict.path is None else (root / verdict.path)
         try:
@@ -408,7 +409,7 @@ class WynInvalidFile(WynItem):
         return self._structured_repr(verdict)
 
     def _structured_repr(self, verdict: judge.Verdict) -> TerminalRepr:
-        path, line = self._location(verdict, get_session(self.config))
+        path, line = self._location(verdict)
         return failure_repr([], path, line, verdict.message)
 
 

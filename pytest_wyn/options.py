@@ -12,7 +12,6 @@ import os
 import shlex
 from pathlib import Path
 
-import platformdirs
 import pytest
 
 from . import settings_table
@@ -31,10 +30,11 @@ from .engine.settings import (
     MAX_SECONDS,
     SettingError,
     Settings,
+    default_compile_jobs,
     parse_bool,
     parse_number,
     parse_size,
-    usable_cpus,
+    user_cache_root,
 )
 
 
@@ -135,7 +135,7 @@ def _on_this_host(config: pytest.Config, sent: Settings) -> Settings:
 
 
 def _cache_dir(root: Path, given: str | None) -> Path:
-    return root / Path(given).expanduser() if given else Path(platformdirs.user_cache_dir("pytest-wyn"))
+    return root / Path(given).expanduser() if given else user_cache_root()
 
 
 def _c_cache_dir(root: Path) -> Path | None:
@@ -197,7 +197,9 @@ def _read(config: pytest.Config) -> Settings:
         max_output=max(max_output, 1024),
         workers=_workers(_given(config, "wyn_workers")),
         compile_jobs=int(
-            _number("wyn_compile_jobs", _given(config, "wyn_compile_jobs"), float(usable_cpus()), 0, 1024, True)
+            _number(
+                "wyn_compile_jobs", _given(config, "wyn_compile_jobs"), float(default_compile_jobs()), 0, 1024, True
+            )
         ),
         memory_limit=memory_limit,
         memory_limit_set=memory_set is not None,

@@ -54,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(mistakes.OffHint(), "wyn-off-hint")
         return
     from .hooks import UpdateLog, WynPlugin, XdistController
-    from .session import PRELOADED, SESSION_KEY, start
+    from .session import PRELOADED, start
     from .workers import hosts, parallel
     from .workers.forecast import forecast
 
@@ -62,7 +62,6 @@ def pytest_configure(config: pytest.Config) -> None:
     opts = options.for_this_process(config)
     elsewhere = hosts.only_elsewhere(config)
     state = start(config, opts, elsewhere)
-    config.stash[SESSION_KEY] = state
     config.pluginmanager.register(WynPlugin(config, state), "wyn-session")
     if hasattr(config, "workerinput"):
         return

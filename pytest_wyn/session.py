@@ -282,10 +282,3 @@ def open_remote(config: pytest.Config, opts: Settings) -> RemoteCache | None:
             pass  # start() says why the local cache is off
     config.stash[REMOTE] = remote
     return remote
-
-
-SESSION_KEY = pytest.StashKey[WynSession]()
-
-
-def get_session(config: pytest.Config) -> WynSession:
-    return config.stash[SESSION_KEY]

@@ -19,7 +19,7 @@ from .engine import golden, update
 from .engine.clevel import generate_only_env
 from .engine.testfile import file_stem, snapshot_of
 from .engine.toolchain import NoCompilerFound
-from .session import get_session
+from .session import WynSession
 
 
 class SnapshotDiffers(AssertionError):
@@ -33,6 +33,12 @@ class SnapshotDiffers(AssertionError):
 
 
 class WynSnapshotFile(pytest.File):
+    """``NAME.wyn`` beside ``NAME.c.golden``: one golden-C item."""
+
+    def __init__(self, *, state: WynSession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.state = state  # the session's, handed in by the plugin object that collects the file
+
     def collect(self) -> Iterable[pytest.Item]:
         yield WynSnapshotItem.from_parent(self, name=file_stem(self.path.name))
 
@@ -40,6 +46,7 @@ class WynSnapshotFile(pytest.File):
 class WynSnapshotItem(pytest.Item):
     """One golden-C comparison, run in its own turn (never ahead: generating C takes milliseconds)."""
 
+    parent: WynSnapshotFile
     wyn_update: str = ""
 
     def setup(self) -> None:
@@ -50,7 +57,7 @@ class WynSnapshotItem(pytest.Item):
 
     def runtest(self) -> None:
         self.wyn_update = ""
-        state = get_session(self.config)
+        state = self.parent.state
         snapshot = snapshot_of(self.path)
         if snapshot is None:
             raise SnapshotDiffers(f"{self.path.name[:-4]}.c.golden is gone since collection", [], None)

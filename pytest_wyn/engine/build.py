@@ -17,7 +17,7 @@ from .cache import CorruptEntry, Entry, EntryMeta, Store, UnsafeEntry, copy_veri
 from .cfront import CStepServer, open_server
 from .clevel import c_level_env, write_front
 from .compiling import Attempt, BuildResult, Compiler, new_run_dir
-from .hostpaths import executable_name, wyn_path
+from .hostpaths import compile_arg, executable_name
 from .key import KeyInputs, compute_key, keyed
 from .remote.signing import TrustedKeys
 from .remote.tier import RemoteCache
@@ -126,11 +126,8 @@ class Builder:
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def source_arg(self, source: Path) -> str:
-        """The path string passed to the compiler: relative to the rootdir when inside it."""
-        try:
-            return wyn_path(source.relative_to(self.rootdir))
-        except ValueError:
-            return wyn_path(source)
+        """The path string passed to the compiler (hostpaths.compile_arg: the forecast's keys use it too)."""
+        return compile_arg(source, self.rootdir)
 
     def _slot(self, source: Path) -> Path:
         with self._lock:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from .digest import sha256_file
 from .openflags import BINARY, CLOEXEC, NOFOLLOW
 from .owner import is_mine, is_reparse_point, my_uid, private_dir_problem
 
@@ -328,14 +329,6 @@ class CorruptEntry(Exception):
     def __init__(self, key: str, why: str) -> None:
         super().__init__(f"cache entry {key[:12]} was damaged ({why}); it was removed and will be rebuilt")
         self.key = key
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def copy_verified(src: Path, dest: Path, expected_sha256: str) -> bool:

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import platformdirs
 from filelock import FileLock
 
 from .cache import CacheDirError, secure_dir
@@ -29,7 +28,7 @@ from .formats import first_message, has_diagnostic, host_failure, strip_ansi
 from .hostpaths import spaceless, wyn_path
 from .owner import is_mine, private_dir_problem
 from .process import Cancelled, Completed, child_env, pid_alive, run_bounded
-from .settings import Settings, usable_cpus
+from .settings import Settings, user_cache_root
 from .toolchain import CompileCommand, Toolchain
 
 
@@ -68,7 +67,7 @@ class Compiler:
         self.compile_timeout = settings.compile_timeout
         self.max_retries = settings.compile_retries
         self.output_limit = settings.max_output
-        self.compile_jobs = settings.compile_jobs or usable_cpus()
+        self.compile_jobs = settings.compile_jobs
         self.lock_dir = lock_dir
         self.compiled = 0  # files the compiler ran for (a retried file counts once)
         self.not_started = 0  # files it could not even be started for
@@ -204,7 +203,7 @@ def shared_lock_dir() -> tuple[Path | None, str]:
     One place per user, whatever the cache directory or TMPDIR of a session, so
     that every session of the user shares them; checked as the cache is.
     """
-    path = Path(platformdirs.user_cache_dir("pytest-wyn")) / "locks"
+    path = user_cache_root() / "locks"
     try:
         return secure_dir(path), ""
     except CacheDirError as exc:

@@ -15,7 +15,7 @@ import re
 import shlex
 import sys
 from collections.abc import Iterable
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 DEFAULT_PATHEXT = ".COM;.EXE;.BAT;.CMD"
 
@@ -36,6 +36,14 @@ def executable_name(stem: str, platform: str = sys.platform) -> str:
 def wyn_path(path: PurePath | str) -> str:
     """A path as handed to Wyn: with ``/`` (Wyn splits module paths on it, and embeds it in panics)."""
     return path.as_posix() if isinstance(path, PurePath) else str(path).replace("\\", "/")
+
+
+def compile_arg(source: Path, rootdir: Path) -> str:
+    """The path the compiler is given for a file (part of its cache key): from the rootdir when inside it."""
+    try:
+        return wyn_path(source.relative_to(rootdir))
+    except ValueError:
+        return wyn_path(source)
 
 
 def local_compiler_names(platform: str = sys.platform, pathext: str | None = None) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .deps import module_deps, package_dirs
+from .digest import sha256_bytes
 from .spec import SpecError, read_source
 from .toolchain import CompileCommand, Toolchain, c_compiler_choice
 
@@ -34,10 +35,6 @@ class KeyInputs:
         return cls(toolchain.identity, described, c_compiler_choice(cwd), cwd)
 
 
-def _digest_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def compute_key(inputs: KeyInputs, source: str, source_bytes: bytes) -> str:
     """The cache key of compiling ``source`` (as passed to the compiler)."""
     return keyed(inputs, source, source_bytes)[0]
@@ -52,17 +49,17 @@ def keyed(inputs: KeyInputs, source: str, source_bytes: bytes) -> tuple[str, lis
         f"toolchain {inputs.toolchain}",
         f"command {inputs.command}",
         f"cc {inputs.c_compiler}",
-        f"source {source!r} {_digest_bytes(source_bytes)}",
+        f"source {source!r} {sha256_bytes(source_bytes)}",
     ]
     toml = inputs.cwd / "wyn.toml"
     try:
-        lines.append(f"wyn.toml {_digest_bytes(read_source(toml))}")
+        lines.append(f"wyn.toml {sha256_bytes(read_source(toml))}")
     except (OSError, SpecError):
         lines.append("wyn.toml absent")
     for name, where in sorted(package_dirs(inputs.cwd).items()):
         # A package's own wyn.toml adds its [ffi] link flags to every build (wyn_deps_ffi_flags).
         try:
-            lines.append(f"package {name} {where!r} wyn.toml {_digest_bytes(read_source(Path(where) / 'wyn.toml'))}")
+            lines.append(f"package {name} {where!r} wyn.toml {sha256_bytes(read_source(Path(where) / 'wyn.toml'))}")
         except (OSError, SpecError):
             lines.append(f"package {name} {where!r} no wyn.toml")
     text = source_bytes.decode("utf-8", errors="replace")
@@ -76,7 +73,7 @@ def keyed(inputs: KeyInputs, source: str, source_bytes: bytes) -> tuple[str, lis
         except (OSError, SpecError):
             lines.append(f"module {dep.name} {dep.path!r} unreadable")
             continue
-        lines.append(f"module {dep.name} {dep.path!r} {_digest_bytes(data)}")
+        lines.append(f"module {dep.name} {dep.path!r} {sha256_bytes(data)}")
         if dep.others_can_write:
             inside = not os.path.relpath(full, inputs.cwd).startswith(os.pardir)
             fix = (

@@ -2,7 +2,7 @@
 
 A warm run's time is then about its slowest test, not the sum of them. Items
 still report in order, each waiting for its own file; nothing else changes:
-the same ``WynFile.execute`` computes the same outcome, only earlier.
+the same ``FileRun.execute`` (runner.py) computes the same outcome, only earlier.
 
 What the record says of each file's last run decides how it is started
 (``Kind``): a CPU-bound binary (``FileCosts.cpu_bound``) starts only when
@@ -23,23 +23,14 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from .process import Cancelled
 from .record import FileCosts
 from .settings import usable_cpus
 
 if TYPE_CHECKING:
-    from .runner import FileOutcome, Gate
-
-
-class WynFile(Protocol):
-    """What run-ahead needs of a file (``items.WynFile`` is one): its id, and its run."""
-
-    @property
-    def nodeid(self) -> str: ...
-
-    def execute(self, cancel: threading.Event | None = None, run_gate: Gate | None = None) -> FileOutcome: ...
+    from .runner import FileOutcome, FileRun
 
 
 LANES_PER_CORE = 4  # files started at once, per kind, per core
@@ -80,10 +71,10 @@ class RunAhead:
 
     def __init__(
         self,
-        files: Sequence[WynFile],
+        files: Sequence[FileRun],
         record: dict[str, FileCosts],
         stopping: Callable[[], bool],
-        barriers: Sequence[tuple[WynFile, int]] = (),
+        barriers: Sequence[tuple[FileRun, int]] = (),
         waiting: Callable[[bool], None] | None = None,
     ) -> None:
         cores = usable_cpus()
@@ -97,9 +88,9 @@ class RunAhead:
         # The slowest runs last time start first, so that they overlap everything else.
         position = {file: n for n, file in enumerate(files)}
         ordered = sorted(files, key=lambda f: (-self._predicted(f), position[f]))
-        self.waiting: dict[Kind, deque[WynFile]] = {kind: deque() for kind in Kind}
-        self.kinds: dict[WynFile, Kind] = {}
-        self.held: dict[int, list[WynFile]] = {}  # barrier position -> files waiting for that test to finish
+        self.waiting: dict[Kind, deque[FileRun]] = {kind: deque() for kind in Kind}
+        self.kinds: dict[FileRun, Kind] = {}
+        self.held: dict[int, list[FileRun]] = {}  # barrier position -> files waiting for that test to finish
         self.passed_upto = -1  # every other test up to this position has finished
         behind = dict(barriers)
         for file in ordered:
@@ -110,8 +101,8 @@ class RunAhead:
                 self.held.setdefault(barrier, []).append(file)
             else:
                 self.waiting[kind].append(file)
-        self.claimed: set[WynFile] = set()  # taken by their own item before they started here
-        self.started: dict[WynFile, tuple[Future[FileOutcome | None], threading.Event]] = {}
+        self.claimed: set[FileRun] = set()  # taken by their own item before they started here
+        self.started: dict[FileRun, tuple[Future[FileOutcome | None], threading.Event]] = {}
         self.running = 0  # started, not sleepers, not finished: at most one per lane, so nothing queues
         self.sleeping = 0  # sleepers started and not finished: as many lanes again
         self.buffered = 0  # output bytes of finished files not taken yet
@@ -119,11 +110,11 @@ class RunAhead:
         self.paused = False  # while a file runs again alone: nothing new starts
         self.idle = threading.Condition(self.lock)  # notified as each started file finishes
 
-    def _predicted(self, file: WynFile) -> float:
+    def _predicted(self, file: FileRun) -> float:
         costs = self.record.get(file.nodeid)
         return costs.run_seconds if costs is not None else 0.0
 
-    def take(self, file: WynFile) -> FileOutcome:
+    def take(self, file: FileRun) -> FileOutcome:
         """The file's outcome, computed ahead (waiting for it if need be), or now if it has not started.
 
         A run that timed out after waiting for a CPU (``STARVED_FRACTION`` of
@@ -144,7 +135,7 @@ class RunAhead:
         )
         return dataclasses.replace(again, sections=(*again.sections, note))
 
-    def _take(self, file: WynFile) -> FileOutcome:
+    def _take(self, file: FileRun) -> FileOutcome:
         with self.lock:
             self._fill()
             entry = self.started.get(file)
@@ -180,12 +171,12 @@ class RunAhead:
             if ticked:
                 self.on_wait(True)
 
-    def _now(self, file: WynFile) -> FileOutcome:
+    def _now(self, file: FileRun) -> FileOutcome:
         """Compute the file in this thread, under a CPU slot if its run may burn CPU."""
         kind = self.kinds.get(file, Kind.UNKNOWN)
         return file.execute(None, self.cpu_slots if kind in (Kind.HEAVY, Kind.UNKNOWN) else None)
 
-    def _alone(self, file: WynFile) -> FileOutcome:
+    def _alone(self, file: FileRun) -> FileOutcome:
         """Run the file with nothing of ours alongside: start nothing new, and stop what is running.
 
         What is stopped is not waited for (a test's own timeout, pytest-timeout's
@@ -222,11 +213,11 @@ class RunAhead:
                     self.waiting[kind] = deque(sorted(queue, key=lambda f: -self._predicted(f)))
             self._fill()
 
-    def run_alone(self, file: WynFile) -> FileOutcome:
+    def run_alone(self, file: FileRun) -> FileOutcome:
         """The file's run again, with nothing of ours alongside (see ``_alone``)."""
         return self._alone(file)
 
-    def abandon(self, file: WynFile) -> None:
+    def abandon(self, file: FileRun) -> None:
         """The item waiting for this file was interrupted: kill what was started for it."""
         with self.lock:
             entry = self.started.pop(file, None)
@@ -266,7 +257,7 @@ class RunAhead:
                 self.running += 1
             self.started[file] = (self.pool.submit(self._prepare, file, cancel), cancel)
 
-    def _next(self) -> WynFile | None:
+    def _next(self) -> FileRun | None:
         """The slowest waiting file that may start now (a HEAVY one with its CPU slot taken)."""
         best: Kind | None = None
         for kind, queue in self.waiting.items():
@@ -287,7 +278,7 @@ class RunAhead:
             return self.sleeping < self.lanes
         return self.running < self.lanes and (kind is not Kind.HEAVY or self.cpu_slots.free > 0)
 
-    def _prepare(self, file: WynFile, cancel: threading.Event) -> FileOutcome | None:
+    def _prepare(self, file: FileRun, cancel: threading.Event) -> FileOutcome | None:
         outcome: FileOutcome | None = None
         kind = self.kinds[file]
         try:

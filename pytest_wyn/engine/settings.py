@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 from .remote.config import RemoteConfig
 
 DEFAULT_FILES = ["test_*.wyn", "*_test.wyn"]
@@ -24,6 +26,16 @@ DEFAULT_OUTPUT_LIMIT = 4 << 20
 DEFAULT_RETRIES = 3
 DEFAULT_MEMORY_LIMIT = "4GiB"
 MAX_SECONDS = 7 * 86400.0  # the longest timeout a setting or directive may name
+
+
+def user_cache_root() -> Path:
+    """pytest-wyn's folder in the user's cache folder (platformdirs): the compile cache and the build locks."""
+    return Path(platformdirs.user_cache_dir("pytest-wyn"))
+
+
+def default_compile_jobs() -> int:
+    """Compiles at once, machine-wide, unless wyn_compile_jobs says: one per usable CPU."""
+    return usable_cpus()
 
 
 def usable_cpus() -> int:
@@ -87,7 +99,7 @@ class Settings:
             cache_max_size=parse_size(DEFAULT_CACHE_SIZE),
             max_output=DEFAULT_OUTPUT_LIMIT,
             workers=str(DEFAULT_WORKERS),
-            compile_jobs=usable_cpus(),
+            compile_jobs=default_compile_jobs(),
             memory_limit=parse_size(DEFAULT_MEMORY_LIMIT),
             memory_limit_set=False,
             update=None,

@@ -15,6 +15,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .digest import sha256_file
 from .formats import strip_ansi
 from .hostpaths import has_separator, local_compiler_names, split_command
 from .process import child_env, run_bounded
@@ -106,11 +107,7 @@ def file_digest(path: Path) -> str:
     memo_key = (str(path), st.st_size, st.st_mtime_ns)
     cached = _digest_memo.get(memo_key)
     if cached is None:
-        h = hashlib.sha256()
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        cached = h.hexdigest()
+        cached = sha256_file(path)
         _digest_memo[memo_key] = cached
     return cached
 

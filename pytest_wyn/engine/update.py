@@ -8,7 +8,6 @@ EXPECT_EXIT lines are ever changed; every other line stays byte for byte.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import os
 import re
 import stat
@@ -16,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .digest import sha256_bytes
 from .formats import crash_name, lines_of, locate_panic, strip_ansi
 from .process import Completed
 from .spec import Spec
@@ -203,8 +203,7 @@ def check_removals(spec: Spec, values: list[str], mode: str) -> None:
         )
 
 
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+digest = sha256_bytes  # what --wyn-update compares before it writes (the file's bytes at collection)
 
 
 def writable_target(path: Path) -> Path:

@@ -15,7 +15,7 @@ import pytest
 
 from .. import options
 from ..engine.cache import Store
-from ..engine.hostpaths import wyn_path
+from ..engine.hostpaths import compile_arg, wyn_path
 from ..engine.key import KeyInputs, compute_key
 from ..engine.settings import Settings
 from ..engine.spec import SpecError, decode, parse, read_source
@@ -68,7 +68,7 @@ def forecast_now(config: pytest.Config, preloaded: pytest.StashKey[Toolchain]) -
         if data is None:
             result.misses.add(nodeid)  # unreadable now: the build will say why
             continue
-        key = compute_key(builder_inputs, _compile_arg(real, config.rootpath), data)
+        key = compute_key(builder_inputs, compile_arg(real, config.rootpath), data)
         if not use_store or not store.has(key):
             result.misses.add(nodeid)
             keys[nodeid] = key
@@ -123,12 +123,6 @@ def expected_wyn_files(config: pytest.Config, opts: Settings) -> list[str] | Non
     return config.stash[EXPECTED]
 
 
-def _compile_arg(path: Path, rootdir: Path) -> str:
-    """The path string the builder passes to the compiler (Builder.source_arg): part of the key."""
-    try:
-        return wyn_path(path.relative_to(rootdir))
-    except ValueError:
-        return wyn_path(path)
 
 
 def discover(config: pytest.Config, roots: list[Path], patterns: tuple[str, ...]) -> Iterator[Path]:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..engine.record import DEFAULT_COMPILE_SECONDS, DEFAULT_RUN_SECONDS, FileCosts
+from ..engine.runahead import LANES_PER_CORE
 
 DEFAULT_WORKER_STARTUP = 0.8  # CPU seconds to start one xdist worker, until one has started here (engine/record.py)
 COLLECT_PER_FILE = 0.002  # every worker collects every file again
@@ -54,7 +55,7 @@ def predicted_seconds(work: Work, workers: int, cores: int, run_ahead: bool, sta
     if workers == 0:
         if not run_ahead:
             return work.compile_cpu + work.run_wall + PER_FILE_OVERHEAD * work.files
-        lanes = 4 * cores  # the run-ahead pool: sleeping runs overlap beyond the cores
+        lanes = LANES_PER_CORE * cores  # the run-ahead pool: sleeping runs overlap beyond the cores
         return max(cpu / cores, work.run_wall / lanes, work.longest) + PER_FILE_OVERHEAD * work.files
     # Workers start at once and share the cores while they start and collect.
     spin_up = (startup + COLLECT_PER_FILE * work.files) * workers / cores

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -383,10 +384,14 @@ def test_a_test_that_really_hangs_is_not_run_twice_on_a_busy_machine(wyn: WynPro
     runs.unlink()
     mask = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(mask)})
+    niceness = os.getpriority(os.PRIO_PROCESS, 0)
+    with contextlib.suppress(PermissionError):  # ahead of the rest of the suite (root): the burner is the only load
+        os.setpriority(os.PRIO_PROCESS, 0, niceness - 10)
     try:
         result = wyn.run_subprocess("-rA")
     finally:
         os.sched_setaffinity(0, mask)
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*timed out after 2 s*"])
     assert "this is a second run, alone" not in result.stdout.str()

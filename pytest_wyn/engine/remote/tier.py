@@ -10,7 +10,6 @@ on one bounded background thread, flushed (for a bounded time) at the end.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import queue
 import shutil
@@ -22,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from ..cache import CorruptEntry, EntryMeta, Store, open_own
+from ..digest import sha256_bytes
 from .config import RemoteConfig, plain_http_to_another_host
 from .errors import RemoteDown, RemoteError, TooBig, WriteRefused
 from .manifest import FORMAT, Manifest, Result, envelope, namespace, open_envelope, remote_name
@@ -331,7 +331,7 @@ class RemoteCache:
                 if got is None:
                     self._reject("content missing")
                     return False
-                if len(got) != manifest.size or hashlib.sha256(got).hexdigest() != manifest.digest:
+                if len(got) != manifest.size or sha256_bytes(got) != manifest.digest:
                     self._reject("content not matching its digest")
                     return False
                 content = got
@@ -451,9 +451,9 @@ class RemoteCache:
                 return
             with os.fdopen(open_own(entry.binary), "rb") as f:
                 content = f.read()
-            if hashlib.sha256(content).hexdigest() != meta.binary_sha256:
+            if sha256_bytes(content) != meta.binary_sha256:
                 return  # the local entry is damaged: never shared
-        digest = hashlib.sha256(content).hexdigest() if meta.status == "ok" else ""
+        digest = sha256_bytes(content) if meta.status == "ok" else ""
         manifest = Manifest(
             FORMAT,
             self.space,
