@@ -5,7 +5,7 @@
   line) across processes only for reprs that have ``reprtraceback`` and
   ``reprcrash``; a plain string would lose the location. Reporters read the
   location from the entry's ``reprfileloc``, so the entry is a ``ReprEntry``.
-- ``setup_repr_hook``: pytest renders an exception raised in *setup* through
+- ``setup_repr_method``: pytest renders an exception raised in *setup* through
   ``Item._repr_failure_py``, not through the public ``repr_failure``; an item
   that errors in setup (an unreadable file) needs it to show a readable text.
 - ``pytest_timeout_seconds``: pytest-timeout's limit for an item, through its
@@ -20,16 +20,24 @@
   does) and around the terminal writer's line accounting (``_tw._file``), so the
   status, erased again, leaves pytest's own line and its ``[ 50%]`` as they were.
   Without those attributes, no status line.
+- ``EarlyCache``: pytest's cache read before its plugin is configured (the
+  worker decision runs in ``pytest_cmdline_main``), from the files its ``Cache``
+  writes: ``<cache_dir>/v/<key>``, JSON. If pytest changes that layout, nothing
+  is read: the decision uses its defaults.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
 from _pytest._code.code import ExceptionChainRepr, ReprEntry, ReprFileLocation, ReprTraceback, TerminalRepr
 
 __all__ = [
+    "EarlyCache",
     "TerminalRepr",
     "compile_expression",
     "failure_repr",
@@ -113,3 +121,26 @@ def terminal_status(config: Any) -> Callable[[str], int] | None:
         return len(text)
 
     return write
+
+
+class EarlyCache:
+    """pytest's cache values, read-only, before ``config.cache`` exists (see the module's docstring)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.root: Path | None = None
+        try:
+            cache_dir = Path(config.getini("cache_dir"))
+        except ValueError:
+            return  # -p no:cacheprovider: no cache, nothing to read
+        self.root = (cache_dir if cache_dir.is_absolute() else config.rootpath / cache_dir) / "v"
+
+    def get(self, key: str, default: Any) -> Any:
+        if self.root is None:
+            return default
+        try:
+            return json.loads((self.root / key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return default
+
+    def set(self, key: str, value: Any) -> None:
+        raise NotImplementedError("read-only: the values are written through config.cache")

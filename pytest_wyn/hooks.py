@@ -21,8 +21,9 @@ from .compat import terminal_status
 from .engine.build import BuildStats
 from .engine.deps import module_deps, others_can_write
 from .engine.hostpaths import wyn_path
+from .engine.inflight import InFlight
 from .engine.process import MEMORY_LIMIT_WORKS
-from .engine.record import InFlight, save_worker_startup
+from .engine.record import save_worker_startup
 from .engine.remote.tier import RemoteStats
 from .engine.runahead import RunAhead
 from .engine.runner import FileRun

@@ -1,7 +1,8 @@
 """The pytest side of a `.wyn` file: one collector, and its items.
 
 A file is compiled once and its binary run once per session; every item of
-the file reads its verdict from that one run (``WynFile.outcome``).
+the file reads its verdict from that one run (``WynFile.outcome_for``; a
+rerun of an item runs the file again).
 """
 
 from __future__ import annotations

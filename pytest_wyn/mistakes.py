@@ -20,7 +20,7 @@ import pytest
 from .engine.settings import DEFAULT_FILES
 from .settings_table import SETTINGS
 
-# Our options that take a value (a `store` action), as settings.add_options declares them.
+# Our options that take a value (a `store` action), as settings_table.add_to declares them.
 # The options that take a value (--wyn-update is a switch: it never takes the next argument).
 VALUE_OPTIONS = tuple(s.option for s in SETTINGS if s.option and "metavar" in s.option_args)
 SCAN_LIMIT = 2000  # directory entries looked at, at most, to find one Wyn file for the hint

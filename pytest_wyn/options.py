@@ -1,8 +1,9 @@
 """Every user setting read once per session into the engine's ``Settings``.
 
 The options, ini values and environment variables are the ones the table in
-``settings_table.py`` names (``_given`` reads a setting's sources through it).
-Precedence: command line, then environment, then ini, then default.
+``settings_table.py`` names (``_given`` reads a setting's sources through it);
+its docstring says how they combine. Read once per session and kept in the
+stash; an xdist worker takes its controller's (``for_this_process``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import dataclasses
 import os
 import shlex
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -30,6 +32,7 @@ from .engine.settings import (
     MAX_SECONDS,
     SettingError,
     Settings,
+    UpdateMode,
     default_compile_jobs,
     parse_bool,
     parse_number,
@@ -218,13 +221,13 @@ def _read(config: pytest.Config) -> Settings:
     )
 
 
-def _workers(text: str | None) -> str:
+def _workers(text: str | None) -> int | Literal["auto"]:
     """``auto`` or a whole number of workers from 0 to 1024 (0: the default ceiling)."""
     if text is None:
-        return str(DEFAULT_WORKERS)
+        return DEFAULT_WORKERS
     if text.strip().lower() == "auto":
         return "auto"
-    return str(int(parse_number("wyn_workers", text, 0, 1024, True, True)))
+    return int(parse_number("wyn_workers", text, 0, 1024, True, True)) or DEFAULT_WORKERS
 
 
 def _remote(config: pytest.Config) -> RemoteConfig | None:
@@ -283,11 +286,13 @@ def _source_of_remote(config: pytest.Config, url: str) -> tuple[str, int]:
     return "wyn_remote_cache", 1
 
 
-def _update_mode(text: str | None) -> str | None:
+def _update_mode(text: str | None) -> UpdateMode | None:
     """``expect``, ``all``, or a boolean word (on: ``expect``)."""
     mode = (text or "").strip().lower()
-    if mode in ("expect", "all"):
-        return mode
+    if mode == "all":
+        return "all"
+    if mode == "expect":
+        return "expect"
     if not mode:
         return None
     if mode not in BOOL_WORDS:

@@ -18,8 +18,9 @@ import pytest
 from .engine.build import Builder, BuildStats
 from .engine.cache import CacheDirError, Store
 from .engine.compiling import shared_lock_dir, sweep_run_dirs
+from .engine.inflight import InFlight
 from .engine.process import sweep
-from .engine.record import InFlight, Record
+from .engine.record import Record
 from .engine.remote.tier import RemoteCache, RemoteStats, local_trust
 from .engine.runahead import RunAhead
 from .engine.settings import Settings

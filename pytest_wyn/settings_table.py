@@ -3,8 +3,16 @@
 ``options.py`` registers the options and ini values from it and reads each
 setting's sources through it; the configuration table of docs/configuration.md
 is generated from it (``readme_table``; ``tests/e2e/test_newcomer.py`` checks the page
-holds exactly that). Precedence, for every setting: command line, then
-environment, then ini, then default.
+holds exactly that).
+
+How a setting's sources combine: for most, the first that gives a value wins,
+in the order command line, environment, ini, default (``options._given``).
+Three combine instead: ``wyn_compile_args`` (the ini's arguments, then the
+command line's), ``wyn_remote_cache_trusted_keys`` (the ini's lines, then the
+environment's), and ``wyn_run_ahead`` (on unless any of the option, the
+environment or the ini turns it off). Credentials and the signing key come from
+the environment only. The settings are read once per session, by the xdist
+controller (or the only process); workers take what it read.
 """
 
 from __future__ import annotations

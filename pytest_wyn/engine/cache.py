@@ -23,23 +23,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 from filelock import FileLock
 
 from .digest import sha256_file
+from .errors import HostError, UsageError
 from .openflags import BINARY, CLOEXEC, NOFOLLOW
 from .owner import is_mine, is_reparse_point, my_uid, private_dir_problem
 
 STAGING_MAX_AGE = 3600.0
 
 
-class CacheDirError(Exception):
+class CacheDirError(UsageError):
     """The cache directory is unsafe to run binaries from (someone else can write it)."""
 
 
 @dataclass
 class EntryMeta:
-    status: str  # "ok" or "failed"
+    status: Literal["ok", "failed"]  # a binary, or the compiler's verdict that there is none
     compile_seconds: float
     returncode: int
     diagnostics: str
@@ -289,7 +291,7 @@ class Store:
         return removed
 
 
-class UnsafeEntry(OSError):
+class UnsafeEntry(HostError):
     """Something in the cache is a symbolic link, or not ours: never followed, never run."""
 
 
@@ -325,7 +327,7 @@ def _read_own(path: Path) -> bytes:
         return f.read(1 << 24)
 
 
-class CorruptEntry(Exception):
+class CorruptEntry(HostError):
     def __init__(self, key: str, why: str) -> None:
         super().__init__(f"cache entry {key[:12]} was damaged ({why}); it was removed and will be rebuilt")
         self.key = key

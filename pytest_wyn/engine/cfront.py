@@ -41,7 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import CacheDirError, CorruptEntry, EntryMeta, Store, copy_verified
+from .cache import CacheDirError, CorruptEntry, EntryMeta, Store, UnsafeEntry, copy_verified
 from .remote.manifest import namespace
 from .toolchain import file_digest
 
@@ -263,7 +263,7 @@ class CStepServer:
 
         try:
             self._serve(argv, cwd, say, rfile.readline)
-        except OSError:
+        except (OSError, UnsafeEntry):
             pass  # the front went away, or the store failed: its compile stands on its own
 
     def _serve(self, argv: list[str], cwd: Path, say: Callable[[bytes], None], hear: Callable[[], bytes]) -> None:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from filelock import FileLock
 
@@ -47,13 +48,31 @@ class BuildResult:
     command: tuple[str, ...] = ()  # the compile command (for a cache hit: the one that built it)
 
 
+AttemptKind = Literal["ok", "diagnostic", "host", "failed"]
+
+
 @dataclass
 class Attempt:
+    """One run of the compiler, classified by what happens next.
+
+    ok: a binary (stored). diagnostic: the compiler rejected the source (its
+    verdict, stored too). host: this machine failed it (retried, never
+    stored). failed: no binary and no verdict on the source (a timeout, no
+    output file): reported, never stored, not retried.
+    """
+
     done: Completed
     binary: Path
-    problem: str  # "" when the compiler produced a binary
-    transient: bool
-    cacheable: bool
+    kind: AttemptKind
+    problem: str = ""  # what went wrong, for host and failed
+
+    @property
+    def transient(self) -> bool:
+        return self.kind == "host"
+
+    @property
+    def cacheable(self) -> bool:
+        return self.kind in ("ok", "diagnostic")
 
 
 class Compiler:
@@ -117,11 +136,11 @@ class Compiler:
         done = attempt.done
         diagnostics = strip_ansi(done.text)
         result = BuildResult(
-            ok=not attempt.problem,
-            binary=attempt.binary if not attempt.problem else None,
+            ok=attempt.kind == "ok",
+            binary=attempt.binary if attempt.kind == "ok" else None,
             diagnostics=diagnostics,
             compile_seconds=done.seconds,
-            problem=attempt.problem if attempt.problem != "diagnostic" else "",
+            problem=attempt.problem,
             retries=retries,
             command=tuple(self.argv(arg, output)),
         )
@@ -158,40 +177,34 @@ class Compiler:
 
 def _classify(done: Completed, output: Path, timeout: float) -> Attempt:
     if done.launch_error:
-        transient = host_failure(done.launch_error) is not None
-        return Attempt(done, output, f"the compiler could not be started: {done.launch_error}", transient, False)
+        kind: AttemptKind = "host" if host_failure(done.launch_error) is not None else "failed"
+        return Attempt(done, output, kind, f"the compiler could not be started: {done.launch_error}")
     if done.timed_out:
-        return Attempt(
-            done,
-            output,
-            f"the compiler did not finish within {timeout:g} s (wyn_compile_timeout) and was killed",
-            False,
-            False,
-        )
+        why = f"the compiler did not finish within {timeout:g} s (wyn_compile_timeout) and was killed"
+        return Attempt(done, output, "failed", why)
     if done.signal is not None:
-        return Attempt(done, output, f"the compiler was killed by {done.signal_name}", True, False)
+        return Attempt(done, output, "host", f"the compiler was killed by {done.signal_name}")
     text = strip_ansi(done.text)
     if done.returncode != 0:
         host = host_failure(text)
         if host is not None:
-            return Attempt(done, output, f"host resources ran out: {host}", True, False)
+            return Attempt(done, output, "host", f"host resources ran out: {host}")
         if not has_diagnostic(text):
             said = first_message(text)
             shown = f" (it printed only {said!r})" if said != "no output" else ""
             return Attempt(
                 done,
                 output,
+                "host",
                 f"the compiler exited {done.returncode} without any diagnostic on the source{shown}; "
                 "taken for a host failure (a full or unwritable TMPDIR, say)",
-                True,
-                False,
             )
-        return Attempt(done, output, "diagnostic", False, True)
+        return Attempt(done, output, "diagnostic")
     if not output.is_file():
-        return Attempt(done, output, "the compiler exited 0 but wrote no binary", False, False)
+        return Attempt(done, output, "failed", "the compiler exited 0 but wrote no binary")
     if not os.access(output, os.X_OK):
-        return Attempt(done, output, "the compiler exited 0 but the file it wrote is not executable", False, False)
-    return Attempt(done, output, "", False, True)
+        return Attempt(done, output, "failed", "the compiler exited 0 but the file it wrote is not executable")
+    return Attempt(done, output, "ok")
 
 
 RUN_DIR_PREFIX = "pytest-wyn-run-"

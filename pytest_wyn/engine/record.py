@@ -1,22 +1,18 @@
-"""The scheduling record: what each file cost last time, kept in pytest's cache.
+"""The scheduling record: what each file cost last time, and what a worker took to start.
 
 One owner, as pytest's NFPlugin owns its key: items note what their file cost
 (by file nodeid), workers send their notes to the controller, the controller
 saves them once. The record only orders work and sizes pools; it never decides
-a verdict, so a stale or damaged record costs time, never correctness.
+a verdict, so a stale or damaged record costs time, never correctness. It is
+kept in a ``KeyValue`` store: pytest's cache (``config.cache``), or before that
+is configured, ``compat.EarlyCache`` over the same files.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
-
-from .openflags import CLOEXEC
-from .process import pid_alive
+from typing import Any, Protocol
 
 RECORD_KEY = "wyn/files"
 DEFAULT_COMPILE_SECONDS = 1.3  # Wyn v1.20.0 on 2 cores, for a file never compiled here
@@ -59,6 +55,14 @@ class FileCosts:
 _ZERO = FileCosts(0.0, 0, 0)
 
 
+class KeyValue(Protocol):
+    """Where the record is kept: pytest's ``Cache`` is one (its ``get`` and ``set`` of JSON values)."""
+
+    def get(self, key: str, default: Any) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+
 class Record:
     """The per-file costs of earlier sessions, and this session's notes."""
 
@@ -72,13 +76,8 @@ class Record:
         self.notes: dict[str, FileCosts] = {}
 
     @classmethod
-    def load(cls, cache: Any) -> Record:
+    def load(cls, cache: KeyValue | None) -> Record:
         return cls(cache.get(RECORD_KEY, {}) if cache is not None else {})
-
-    @classmethod
-    def read_early(cls, config: Any) -> Record:
-        """The saved record before pytest's cache plugin is configured (for the worker decision)."""
-        return cls(_read_early(config, RECORD_KEY))
 
     def note(self, nodeid: str, costs: FileCosts) -> None:
         self.notes[nodeid] = costs
@@ -94,7 +93,7 @@ class Record:
                 if parsed is not None:
                     self.notes[str(nodeid)] = parsed
 
-    def save(self, cache: Any) -> None:
+    def save(self, cache: KeyValue | None) -> None:
         if not self.notes or cache is None:
             return
         merged = {**self.files, **self.notes}
@@ -111,115 +110,16 @@ class Record:
 WORKERS_KEY = "wyn/workers"
 
 
-def read_worker_startup(config: Any) -> float | None:
+def read_worker_startup(cache: KeyValue) -> float | None:
     """CPU seconds one xdist worker took to start here last time (read before workers start), if known."""
-    data = _read_early(config, WORKERS_KEY)
+    data = cache.get(WORKERS_KEY, {})
     value = data.get("startup_cpu") if isinstance(data, dict) else None
     if isinstance(value, (int, float)) and 0.0 < value < 600.0:
         return float(value)
     return None
 
 
-def save_worker_startup(cache: Any, seconds: list[float]) -> None:
+def save_worker_startup(cache: KeyValue | None, seconds: list[float]) -> None:
     """What this session's workers took to start (their mean): the next worker decision uses it."""
     if cache is not None and seconds:
         cache.set(WORKERS_KEY, {"startup_cpu": round(sum(seconds) / len(seconds), 3)})
-
-
-def _read_early(config: Any, key: str) -> Any:
-    """A value of pytest's cache before its plugin is configured (pytest_cmdline_main)."""
-    try:
-        cache_dir = Path(config.getini("cache_dir"))
-        path = (config.rootpath / cache_dir if not cache_dir.is_absolute() else cache_dir) / "v" / key
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-IN_FLIGHT_DIR = "wyn-in-flight"  # pytest's cache.mkdir(): .pytest_cache/d/wyn-in-flight/PID.log
-
-
-class InFlight:
-    """Which files this process is building or running, in a log kept in pytest's cache dir.
-
-    A test binary that kills pytest itself leaves nothing to report it; the next
-    session reads the log and says which files were running when it happened.
-    One appended line per start and end (a single write each, cheap enough for
-    every file of a warm run); one log per process, so that sessions running
-    side by side in one project keep theirs apart; removed when the session
-    ends normally.
-    """
-
-    def __init__(self, cache: Any) -> None:
-        self.dir: Path | None = None
-        self.fd = -1
-        self.lock = threading.Lock()
-        if cache is None:
-            return
-        try:
-            self.dir = Path(cache.mkdir(IN_FLIGHT_DIR))
-        except OSError:
-            self.dir = None
-
-    def left_over(self) -> list[str]:
-        """What sessions that died left in flight (their logs are then removed); opens this one's."""
-        if self.dir is None:
-            return []
-        died: dict[str, None] = {}
-        for log in sorted(self.dir.glob("*.log")):
-            pid = log.stem
-            if not pid.isdigit() or int(pid) == os.getpid() or pid_alive(int(pid)):
-                continue
-            try:
-                died.update(dict.fromkeys(_unfinished(log.read_text(encoding="utf-8", errors="replace"))))
-                log.unlink()
-            except OSError:
-                continue
-        try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | CLOEXEC
-            self.fd = os.open(self.dir / f"{os.getpid()}.log", flags, 0o600)
-        except OSError:
-            self.fd = -1
-        return list(died)
-
-    def started(self, nodeid: str) -> None:
-        self._log("+", nodeid)
-
-    def finished(self, nodeid: str) -> None:
-        self._log("-", nodeid)
-
-    def close(self) -> None:
-        with self.lock:
-            if self.fd < 0 or self.dir is None:
-                return
-            os.close(self.fd)
-            self.fd = -1
-            try:
-                (self.dir / f"{os.getpid()}.log").unlink()
-            except OSError:
-                pass
-
-    def _log(self, sign: str, nodeid: str) -> None:
-        line = f"{sign}{json.dumps(nodeid)}\n".encode()
-        with self.lock:  # never a write to a descriptor close() just gave back
-            if self.fd < 0:
-                return
-            try:
-                os.write(self.fd, line)  # O_APPEND: one line, whole
-            except OSError:
-                pass
-
-
-def _unfinished(text: str) -> list[str]:
-    """The files a log says were started and not finished."""
-    running: dict[str, None] = {}
-    for line in text.splitlines():
-        try:
-            nodeid = json.loads(line[1:])
-        except ValueError:
-            continue  # a line cut by the crash
-        if line.startswith("+"):
-            running[str(nodeid)] = None
-        elif line.startswith("-"):
-            running.pop(str(nodeid), None)
-    return list(running)

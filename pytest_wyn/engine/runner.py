@@ -21,9 +21,10 @@ from typing import Any, Protocol
 from . import formats, judge, update
 from .build import Builder
 from .compiling import BuildResult
+from .inflight import InFlight
 from .process import MEMORY_LIMIT_WORKS, Cancelled, Completed, Limits, child_env, run_bounded
-from .record import FileCosts, InFlight, Record
-from .settings import Settings
+from .record import FileCosts, Record
+from .settings import Settings, UpdateMode
 from .spec import Spec
 from .toolchain import NoCompilerFound
 
@@ -85,12 +86,12 @@ class FileRun:
         except NoCompilerFound as exc:
             verdict = judge.Verdict(False, f"pytest-wyn: {exc}".splitlines()[0], details=str(exc).splitlines()[1:])
             outcome = FileOutcome(None, None, (verdict,) * self.spec.item_count, 0.0)
-        except Exception as exc:  # a bug of ours: one readable failure per item, not a traceback
-            where = traceback.extract_tb(exc.__traceback__)[-1]
+        except Exception as exc:  # a bug of ours: each item fails with it, and the session goes on
+            trace = "".join(traceback.format_exception(exc)).rstrip("\n").splitlines()
             verdict = judge.Verdict(
                 False,
                 f"internal error in pytest-wyn: {type(exc).__name__}: {exc}",
-                details=[f"(at {Path(where.filename).name}:{where.lineno}; please report it)"],
+                details=["a bug in pytest-wyn, not in your test; please report it with this traceback:", "", *trace],
             )
             outcome = FileOutcome(None, None, (verdict,) * self.spec.item_count, 0.0)
         finally:
@@ -187,7 +188,7 @@ class FileRun:
             return None
         return len(spec.blocks) if spec.is_block_file else 0
 
-    def update(self, outcome: FileOutcome, mode: str) -> tuple[judge.Verdict, str]:
+    def update(self, outcome: FileOutcome, mode: UpdateMode) -> tuple[judge.Verdict, str]:
         """``--wyn-update``, in the turn of the item that reports it: rewrite the EXPECT lines from the run.
 
         Called only by that item, after it ran and was selected, so a

@@ -11,11 +11,14 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 
+from .errors import UsageError
 from .remote.config import RemoteConfig
+
+UpdateMode = Literal["expect", "all"]  # EXPECT lines that fail; and a passing program test's output
 
 DEFAULT_FILES = ["test_*.wyn", "*_test.wyn"]
 DEFAULT_TIMEOUT = 30.0
@@ -67,11 +70,11 @@ class Settings:
     clear_cache: bool
     cache_max_size: int
     max_output: int
-    workers: str
+    workers: int | Literal["auto"]  # the most workers the cost model may start ("auto": the CPUs)
     compile_jobs: int
     memory_limit: int | None  # bytes of address space per test binary; None: unlimited
     memory_limit_set: bool  # named by the user (not the default): worth a word where it cannot apply
-    update: str | None  # --wyn-update: "expect", "all", or None
+    update: UpdateMode | None  # --wyn-update
     run_ahead: bool  # without workers, run upcoming files' binaries ahead, concurrently
     keep_binaries: Path | None = None  # --wyn-keep-binaries: where each test binary is kept
     remote: RemoteConfig | None = None  # the shared cache tier, when one is named and not switched off
@@ -98,7 +101,7 @@ class Settings:
             clear_cache=False,
             cache_max_size=parse_size(DEFAULT_CACHE_SIZE),
             max_output=DEFAULT_OUTPUT_LIMIT,
-            workers=str(DEFAULT_WORKERS),
+            workers=DEFAULT_WORKERS,
             compile_jobs=default_compile_jobs(),
             memory_limit=parse_size(DEFAULT_MEMORY_LIMIT),
             memory_limit_set=False,
@@ -130,7 +133,7 @@ class Settings:
 _PATHS = ("cache_dir", "keep_binaries", "c_cache_dir")
 
 
-class SettingError(ValueError):
+class SettingError(UsageError, ValueError):
     """A setting's value cannot be used: the message names the setting and what it accepts."""
 
 

@@ -15,6 +15,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .errors import TestError
 from .openflags import BINARY, CLOEXEC, NONBLOCK
 from .settings import MAX_SECONDS, SettingError, parse_number
 
@@ -42,7 +43,7 @@ _AFTER_NAME = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)*(\{)?", re.DOTALL)
 _FN_MAIN = re.compile(r"fn[ \t]+main\b")
 
 
-class SpecError(Exception):
+class SpecError(TestError):
     """The file cannot be read as Wyn: one message and the line it is about."""
 
     def __init__(self, message: str, line: int) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .digest import sha256_file
+from .errors import TestError, UsageError
 from .formats import strip_ansi
 from .hostpaths import has_separator, local_compiler_names, split_command
 from .process import child_env, run_bounded
@@ -23,11 +24,11 @@ from .process import child_env, run_bounded
 DEFAULT_COMPILE_COMMAND = "{compiler} build {args} {source} -o {output}"
 
 
-class NoCompilerFound(Exception):
+class NoCompilerFound(TestError):
     """No compiler was named and none was found: only the Wyn tests that run fail, each saying so."""
 
 
-class ToolchainError(Exception):
+class ToolchainError(UsageError):
     """No usable compiler: the message says where we looked."""
 
 

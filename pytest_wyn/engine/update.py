@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .digest import sha256_bytes
+from .errors import TestError
 from .formats import crash_name, lines_of, locate_panic, strip_ansi
 from .process import Completed
 from .spec import Spec
@@ -29,7 +30,7 @@ _EXPECT_AT = re.compile(r"//[ \t]*EXPECT:[ ]?")
 _EXIT_AT = re.compile(r"(//[ \t]*EXPECT_EXIT:[ ]?)(\S*)")
 
 
-class Refused(Exception):
+class Refused(TestError):
     """Why a run's output cannot become EXPECT lines (the test then fails as without --wyn-update)."""
 
 

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from .. import options
+from ..compat import EarlyCache
 from ..engine.record import Record, read_worker_startup
-from ..engine.settings import DEFAULT_WORKERS, usable_cpus
+from ..engine.settings import usable_cpus
 from ..engine.testfile import is_wyn_file
 from .plan import DEFAULT_WORKER_STARTUP, plan_workers, work_of
 
@@ -59,16 +60,17 @@ def choose_workers(config: pytest.Config, forecast: Callable[[], Forecast | None
         return
     if _coverage_in_one_process(config):
         return  # workers started now would break it: files run ahead in this process instead
-    ceiling = _parse_workers(opts.workers)
+    ceiling = usable_cpus() if opts.workers == "auto" else opts.workers
     predicted = forecast()
     if predicted is None:
         return  # no compiler: pytest_configure says so
     named = _named_wyn_files(config.args, config.invocation_params.dir)
     if named is not None:
         ceiling = min(ceiling, named)
-    costs = Record.read_early(config).files
+    early = EarlyCache(config)  # pytest's cache plugin is not configured yet
+    costs = Record.load(early).files
     work = work_of(predicted.files, predicted.misses, costs)
-    startup = read_worker_startup(config) or DEFAULT_WORKER_STARTUP  # measured here last time, if ever
+    startup = read_worker_startup(early) or DEFAULT_WORKER_STARTUP  # measured here last time, if ever
     workers = plan_workers(work, usable_cpus(), ceiling, opts.run_ahead, startup)
     if workers:
         config.stash[DEFAULTED] = workers
@@ -89,16 +91,6 @@ def _coverage_in_one_process(config: pytest.Config) -> bool:
 def xdist_loaded(config: pytest.Config) -> bool:
     """pytest-xdist is on: by its entry point, or by ``-p xdist.plugin`` (with PYTEST_DISABLE_PLUGIN_AUTOLOAD)."""
     return any(config.pluginmanager.hasplugin(name) for name in ("xdist", "xdist.plugin"))
-
-
-def _parse_workers(text: str) -> int:
-    if text.strip() == "auto":
-        return usable_cpus()
-    try:
-        value = int(text)
-    except ValueError:
-        raise pytest.UsageError(f"wyn_workers must be a number or auto, not {text!r}") from None
-    return max(value, 0) or DEFAULT_WORKERS
 
 
 def auto_workers(config: pytest.Config) -> int | None:

@@ -211,7 +211,9 @@ class Project:
         cmd += [f"--wyn-cache-dir={cache}"] if cache else ["-n0", "--wyn-no-cache"]
         if self.args:
             cmd.append(f"--wyn-compile-args={self.args}")
-        subprocess.run(cmd, cwd=self.root, env=env, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(cmd, cwd=self.root, env=env, capture_output=True, text=True, timeout=600)
+        if not report.exists():
+            raise SystemExit(f"no report from {cmd}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
         out: dict[str, str] = {}
         for case in ET.parse(report).getroot().iter("testcase"):
             state = "passed"

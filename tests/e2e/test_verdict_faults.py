@@ -341,3 +341,31 @@ def test_a_compiler_others_can_write_is_warned_about_once(wyn: WynProject) -> No
     assert result.stdout.str().count("can be changed by another user (the file or its folder is writable by others)") == 1
     wyn.compiler.chmod(0o755)
     assert "can be changed by another user" not in wyn.run().stdout.str()
+
+
+# ---------------------------------------------------------------- issue 30: a bug of ours, readable
+
+
+def test_a_bug_in_the_plugin_fails_each_test_with_its_traceback_and_the_session_goes_on(
+    wyn: WynProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_wyn.engine import judge
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("the judge fell over")
+
+    monkeypatch.setattr(judge, "judge_program", broken)
+    wyn.write("test_a.wyn", '// EXPECT: a\nprintln("a")\n')
+    wyn.write("test_b.wyn", 'test "b" {\n    assert(true)\n}\n')
+    result = wyn.run("-rA")
+    result.assert_outcomes(failed=1, passed=1)  # the block file is judged by another function: untouched
+    result.stdout.fnmatch_lines(
+        [
+            "*internal error in pytest-wyn: RuntimeError: the judge fell over",
+            "*a bug in pytest-wyn, not in your test; please report it with this traceback:",
+            "*Traceback (most recent call last):",
+            "*in _execute*",
+            "*in broken*",
+            "*RuntimeError: the judge fell over",
+        ]
+    )

@@ -1,7 +1,9 @@
 """How a request to the shared cache can fail, by what the tier does next."""
 
+from ..errors import HostError
 
-class RemoteError(Exception):
+
+class RemoteError(HostError):
     """A request failed (a server error, a cut-short reply): three in a row turn the remote off."""
 
 

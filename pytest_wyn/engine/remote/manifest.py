@@ -15,7 +15,7 @@ import platform
 import re
 import sys
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 FORMAT = "pytest-wyn-remote-1"
 
@@ -35,7 +35,7 @@ def remote_name(space: str, key: str) -> str:
 class Result:
     """The compile result a manifest records (the local store's EntryMeta, minus local facts)."""
 
-    status: str  # "ok" or "failed"
+    status: Literal["ok", "failed"]
     compile_seconds: float
     returncode: int
     diagnostics: str

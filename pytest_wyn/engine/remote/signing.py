@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
+
 DOMAIN = b"pytest-wyn remote manifest v1\0"  # a signature made for us is never valid for anything else
 
 
-class SigningUnavailable(Exception):
+class SigningUnavailable(UsageError):
     """The remote tier cannot check or make signatures here (no ``cryptography``, or a bad key)."""
 
 

@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from ..cache import CorruptEntry, EntryMeta, Store, open_own
+from ..cache import CorruptEntry, EntryMeta, Store, UnsafeEntry, open_own
 from ..digest import sha256_bytes
 from .config import RemoteConfig, plain_http_to_another_host
 from .errors import RemoteDown, RemoteError, TooBig, WriteRefused
@@ -430,7 +430,7 @@ class RemoteCache:
                 self.signer = None  # uploads stop; reads go on
                 self._notice(f"remote cache uploads stopped: {exc}")
                 self._upload_failed(str(exc))
-            except (RemoteError, OSError, CorruptEntry) as exc:
+            except (RemoteError, OSError, CorruptEntry, UnsafeEntry) as exc:
                 self._upload_failed(str(exc) or type(exc).__name__)
 
     def _upload_failed(self, why: str) -> None:
