@@ -18,10 +18,10 @@ import pytest
 
 from . import WynWarning
 from .compat import TerminalRepr, failure_repr, pytest_timeout_seconds, setup_repr_method
-from .engine import formats, judge, update
-from .engine.compiling import BuildResult
+from .engine import formats, update
 from .engine.report import source_excerpt
-from .engine.runner import FileOutcome, FileRun
+from .engine.results import BuildResult, FileOutcome, Verdict
+from .engine.runner import FileRun
 from .engine.spec import Block, Directive, Spec, SpecError, decode, parse, read_source
 from .engine.testfile import file_stem, planned_tests
 from .session import WynSession
@@ -32,7 +32,7 @@ RICH_REPORTER = "rich-terminal-reporter"  # pytest-rich's reporter, registered o
 class WynFailure(AssertionError):
     """A Wyn test did not do what its file asks (an assertion, for IDEs and reporters)."""
 
-    def __init__(self, verdict: judge.Verdict) -> None:
+    def __init__(self, verdict: Verdict) -> None:
         super().__init__(verdict.message)
         self.verdict = verdict
 
@@ -159,7 +159,7 @@ class WynFile(pytest.File):
             # killed. The interrupted item reports the interruption itself; the file's other
             # items say they did not run, and point at it.
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            verdict = judge.Verdict(
+            verdict = Verdict(
                 False,
                 f"not run: this file's test binary was interrupted while {item.name} ran ({reason})",
                 item.line,
@@ -170,7 +170,7 @@ class WynFile(pytest.File):
             raise
 
 
-def _interrupted(exc: BaseException, line: int) -> judge.Verdict:
+def _interrupted(exc: BaseException, line: int) -> Verdict:
     text = str(exc).strip()
     message = text.splitlines()[0] if text else type(exc).__name__
     output = getattr(exc, "wyn_output", b"")
@@ -178,7 +178,7 @@ def _interrupted(exc: BaseException, line: int) -> judge.Verdict:
     if output:
         lines = formats.strip_ansi(output.decode("utf-8", "replace")).splitlines()[-40:]
         details += ["", "its output so far (the last 40 lines at most):", *(f"    {ln}" for ln in lines)]
-    return judge.Verdict(False, f"interrupted: {message}", line, details=details)
+    return Verdict(False, f"interrupted: {message}", line, details=details)
 
 
 def _xunit2(config: pytest.Config) -> bool:
@@ -273,14 +273,14 @@ class WynItem(pytest.Item):
         result: TerminalRepr = setup_repr_method(pytest.Item)(self, excinfo, style)
         return result
 
-    def _repr(self, verdict: judge.Verdict) -> str | TerminalRepr:
+    def _repr(self, verdict: Verdict) -> str | TerminalRepr:
         if self.config.pluginmanager.hasplugin(RICH_REPORTER):
             # pytest-rich renders every traceback entry's file as Python source (and fails on a .wyn
             # file), but prints a plain-text failure as it is: give it the text.
             return str(self._structured_repr(verdict))
         return self._structured_repr(verdict)
 
-    def _structured_repr(self, verdict: judge.Verdict) -> TerminalRepr:
+    def _structured_repr(self, verdict: Verdict) -> TerminalRepr:
         outcome = self.parent.current_outcome() or FileOutcome(None, None, (), 0.0)
         shown = self.parent.shown()
         build = outcome.build
@@ -306,7 +306,7 @@ class WynItem(pytest.Item):
         path, line = self._location(verdict)
         return failure_repr(lines, path, line, verdict.message)
 
-    def _location(self, verdict: judge.Verdict) -> tuple[str, int]:
+    def _location(self, verdict: Verdict) -> tuple[str, int]:
         root = self.config.rootpath
         target = self.path if verdict.path is None else (root / verdict.path)
         try:
@@ -315,7 +315,7 @@ class WynItem(pytest.Item):
             shown = str(target)
         return shown, verdict.line or self.line
 
-    def _in_other_file(self, verdict: judge.Verdict) -> bool:
+    def _in_other_file(self, verdict: Verdict) -> bool:
         if verdict.path is None:
             return False
         try:
@@ -323,7 +323,7 @@ class WynItem(pytest.Item):
         except OSError:
             return True
 
-    def _excerpt(self, verdict: judge.Verdict) -> list[str]:
+    def _excerpt(self, verdict: Verdict) -> list[str]:
         if verdict.path is not None and self._in_other_file(verdict):
             try:
                 other = (self.config.rootpath / verdict.path).read_text(encoding="utf-8", errors="replace").split("\n")
@@ -334,7 +334,7 @@ class WynItem(pytest.Item):
             return []
         return self._own_excerpt(verdict)
 
-    def _own_excerpt(self, verdict: judge.Verdict) -> list[str]:
+    def _own_excerpt(self, verdict: Verdict) -> list[str]:
         if verdict.line is None:
             return []
         return source_excerpt(self.parent.lines, verdict.line - 2, verdict.line + 2, verdict.line)
@@ -367,7 +367,7 @@ class WynBlockItem(WynItem):
     def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
         return self.path, self.line - 1, f"test {self.block.name!r}"
 
-    def _own_excerpt(self, verdict: judge.Verdict) -> list[str]:
+    def _own_excerpt(self, verdict: Verdict) -> list[str]:
         mark = verdict.line if verdict.line != self.block.line else None
         return source_excerpt(self.parent.lines, self.block.line, self.block.end_line, mark)
 
@@ -394,7 +394,7 @@ class WynInvalidFile(WynItem):
     def __init__(self, *, problem: str, line: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.line = line
-        self.verdict = judge.Verdict(False, problem, line, error=True)
+        self.verdict = Verdict(False, problem, line, error=True)
 
     def setup(self) -> None:
         raise WynFailure(self.verdict)
@@ -402,14 +402,14 @@ class WynInvalidFile(WynItem):
     def runtest(self) -> None:  # pragma: no cover - setup always raises
         raise WynFailure(self.verdict)
 
-    def _repr(self, verdict: judge.Verdict) -> str | TerminalRepr:
+    def _repr(self, verdict: Verdict) -> str | TerminalRepr:
         if self.config.pluginmanager.hasplugin(RICH_REPORTER):
             # pytest-rich renders every traceback entry's file as Python source (and fails on a .wyn
             # file), but prints a plain-text failure as it is: give it the text.
             return str(self._structured_repr(verdict))
         return self._structured_repr(verdict)
 
-    def _structured_repr(self, verdict: judge.Verdict) -> TerminalRepr:
+    def _structured_repr(self, verdict: Verdict) -> TerminalRepr:
         path, line = self._location(verdict)
         return failure_repr([], path, line, verdict.message)
 

@@ -16,13 +16,14 @@ from typing import Any
 import pytest
 
 from .engine.build import Builder, BuildStats
+from .engine.buildlocks import shared_lock_dir
 from .engine.cache import CacheDirError, Store
-from .engine.compiling import shared_lock_dir, sweep_run_dirs
 from .engine.inflight import InFlight
 from .engine.process import sweep
 from .engine.record import Record
 from .engine.remote.tier import RemoteCache, RemoteStats, local_trust
 from .engine.runahead import RunAhead
+from .engine.rundirs import sweep_run_dirs
 from .engine.settings import Settings
 from .engine.toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
 

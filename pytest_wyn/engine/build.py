@@ -6,7 +6,6 @@ a full or broken cache costs the entry, never the build.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import threading
@@ -16,11 +15,14 @@ from pathlib import Path
 from .cache import CorruptEntry, Entry, EntryMeta, Store, UnsafeEntry, copy_verified
 from .cfront import CStepServer, open_server
 from .clevel import c_level_env, write_front
-from .compiling import Attempt, BuildResult, Compiler, new_run_dir
+from .compiling import Attempt, Compiler
+from .digest import sha256_bytes
 from .hostpaths import compile_arg, executable_name
 from .key import KeyInputs, compute_key, keyed
 from .remote.signing import TrustedKeys
 from .remote.tier import RemoteCache
+from .results import BuildResult
+from .rundirs import new_run_dir
 from .settings import Settings
 from .spec import SpecError, read_source
 from .toolchain import CompileCommand, Toolchain
@@ -148,7 +150,7 @@ class Builder:
         except OSError as exc:
             return BuildResult(False, problem=f"cannot read the file to compile it: {exc.strerror or exc}")
         result = self._build_bytes(source, arg, data, cancel)
-        result.source_digest = hashlib.sha256(data).hexdigest()
+        result.source_digest = sha256_bytes(data)
         return result
 
     def _build_bytes(self, source: Path, arg: str, data: bytes, cancel: threading.Event | None) -> BuildResult:

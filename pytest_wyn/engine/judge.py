@@ -9,28 +9,15 @@ from __future__ import annotations
 import dataclasses
 import re
 import signal
-from dataclasses import dataclass, field
 
 from . import formats
-from .compiling import BuildResult
 from .formats import Where, first_message, locate_diagnostic, locate_panic, strip_ansi
 from .process import Completed
 from .report import expect_comparison, indent
+from .results import BuildResult, Verdict
 from .spec import Block, Spec
 
-
-@dataclass(frozen=True)
-class Verdict:
-    passed: bool
-    message: str = ""
-    line: int | None = None  # 1-based, in the file named by ``path``
-    path: str | None = None  # None: the test file itself
-    details: list[str] = field(default_factory=list)
-    error: bool = False  # reported as a pytest error, not a failure
-    output: str = ""  # what this test printed (a block: its own part of the run)
-
-
-PASS = Verdict(True)
+PASS = Verdict(True)  # the verdict of a test that did what its file asks
 _SIGXCPU: int | None = getattr(signal, "SIGXCPU", None)
 _SIGKILL: int | None = getattr(signal, "SIGKILL", None)
 

@@ -30,7 +30,8 @@ from .record import FileCosts
 from .settings import usable_cpus
 
 if TYPE_CHECKING:
-    from .runner import FileOutcome, FileRun
+    from .results import FileOutcome
+    from .runner import FileRun
 
 
 LANES_PER_CORE = 4  # files started at once, per kind, per core

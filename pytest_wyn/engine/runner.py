@@ -14,35 +14,20 @@ import shutil
 import threading
 import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from . import formats, judge, update
 from .build import Builder
-from .compiling import BuildResult
 from .inflight import InFlight
 from .process import MEMORY_LIMIT_WORKS, Cancelled, Completed, Limits, child_env, run_bounded
 from .record import FileCosts, Record
+from .results import FileOutcome, Verdict
 from .settings import Settings, UpdateMode
 from .spec import Spec
 from .toolchain import NoCompilerFound
 
 Gate = contextlib.AbstractContextManager[Any]
-
-
-@dataclass(frozen=True)
-class FileOutcome:
-    """One file's build, run and verdicts: made once, read by every test of the file, never changed."""
-
-    build: BuildResult | None
-    run: Completed | None
-    verdicts: tuple[judge.Verdict, ...]
-    timeout: float
-    sections: tuple[tuple[str, str], ...] = ()  # shown with every item of the file
-    outputs: tuple[str, ...] = ()  # per item: what its run printed, its "stdout"
-    seconds: float = 0.0  # what building, running and judging took
-    ahead: bool = False  # computed by run-ahead, before its first item asked
 
 
 class SessionTools(Protocol):
@@ -84,11 +69,11 @@ class FileRun:
         except Cancelled:
             raise
         except NoCompilerFound as exc:
-            verdict = judge.Verdict(False, f"pytest-wyn: {exc}".splitlines()[0], details=str(exc).splitlines()[1:])
+            verdict = Verdict(False, f"pytest-wyn: {exc}".splitlines()[0], details=str(exc).splitlines()[1:])
             outcome = FileOutcome(None, None, (verdict,) * self.spec.item_count, 0.0)
         except Exception as exc:  # a bug of ours: each item fails with it, and the session goes on
             trace = "".join(traceback.format_exception(exc)).rstrip("\n").splitlines()
-            verdict = judge.Verdict(
+            verdict = Verdict(
                 False,
                 f"internal error in pytest-wyn: {type(exc).__name__}: {exc}",
                 details=["a bug in pytest-wyn, not in your test; please report it with this traceback:", "", *trace],
@@ -188,7 +173,7 @@ class FileRun:
             return None
         return len(spec.blocks) if spec.is_block_file else 0
 
-    def update(self, outcome: FileOutcome, mode: UpdateMode) -> tuple[judge.Verdict, str]:
+    def update(self, outcome: FileOutcome, mode: UpdateMode) -> tuple[Verdict, str]:
         """``--wyn-update``, in the turn of the item that reports it: rewrite the EXPECT lines from the run.
 
         Called only by that item, after it ran and was selected, so a
@@ -222,10 +207,10 @@ class FileRun:
         except (update.Refused, OSError, UnicodeDecodeError) as exc:
             return _with_note(verdict, f"not updated by --wyn-update: {exc}"), ""
         shown = os.path.relpath(self.path, self.state.rootdir)
-        return judge.Verdict(True, output=verdict.output), change.diff(shown)
+        return Verdict(True, output=verdict.output), change.diff(shown)
 
 
-def _with_note(verdict: judge.Verdict, note: str) -> judge.Verdict:
+def _with_note(verdict: Verdict, note: str) -> Verdict:
     return dataclasses.replace(verdict, details=[*verdict.details, "", note])
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from pytest_wyn.engine.results import FileOutcome
 from pytest_wyn.engine.runahead import RunAhead
-from pytest_wyn.engine.runner import FileOutcome
 
 
 class FakeFile:
