@@ -28,7 +28,7 @@ from .engine.remote.tier import RemoteStats
 from .engine.runahead import RunAhead
 from .engine.runner import FileRun
 from .engine.testfile import is_snapshot_test, is_test_file, is_wyn_file
-from .items import WynFile, WynItem
+from .items import WynFile, WynItem, may_skip
 from .session import WynSession, payload
 from .snapshots import WynSnapshotFile, WynSnapshotItem
 from .waiting import WaitingLine
@@ -138,7 +138,7 @@ class WynPlugin:
         if not self._runs_ahead(session):
             return (yield)
         # Only files with an item that will run: a skipped file is never built, ahead or not.
-        runs = [item.parent.file_run for item in session.items if isinstance(item, WynItem) and not _may_skip(item)]
+        runs = [item.parent.file_run for item in session.items if isinstance(item, WynItem) and not may_skip(item)]
         files = list(dict.fromkeys(run for run in runs if run is not None))  # (None: a file that did not parse)
         barriers, self.others = _barriers(session.items)
         self.state.builder()  # made here, once, not by the first of several threads
@@ -427,11 +427,6 @@ def _barriers(items: list[pytest.Item]) -> tuple[dict[FileRun, int], dict[pytest
             others[item] = position
             last = position
     return barriers, others
-
-
-def _may_skip(item: pytest.Item) -> bool:
-    """A skip or skipif marker (whatever its condition): such an item runs in its turn, never ahead."""
-    return item.get_closest_marker("skip") is not None or item.get_closest_marker("skipif") is not None
 
 
 def update_of(report: pytest.TestReport) -> str:

@@ -22,8 +22,8 @@ from .engine import formats, update
 from .engine.report import source_excerpt
 from .engine.results import BuildResult, FileOutcome, Verdict
 from .engine.runner import FileRun
-from .engine.spec import Block, Directive, Spec, SpecError, decode, parse, read_source
-from .engine.testfile import file_stem, planned_tests
+from .engine.spec import Block, Spec, SpecError, decode, parse, read_source
+from .engine.testfile import TestKind, file_stem, marks_of, planned_tests
 from .session import WynSession
 
 RICH_REPORTER = "rich-terminal-reporter"  # pytest-rich's reporter, registered only when it is on
@@ -193,21 +193,18 @@ class WynItem(pytest.Item):
     wyn_update: str = ""  # the diff --wyn-update wrote for this item's run, if any
     real_duration: float | None = None  # its file's build and run, when they ran ahead of the item
 
-    def _directives(self) -> Iterable[Directive]:
-        return self.parent.spec.directives
+    kind: TestKind = "program"
 
     def apply_markers(self) -> None:
-        self.add_marker(pytest.mark.wyn)  # `-m wyn` / `-m "not wyn"` in mixed suites
-        for name, listed_in, kind in self.parent.state.settings.known_failures:
-            if name == self.path.name:  # by file name only, as Wyn's stdlib runner matches
-                self.add_marker(pytest.mark.xfail(reason=f"{listed_in}: {kind}", strict=False))
-        for d in self._directives():
-            if d.key == "SKIP":
-                self.add_marker(pytest.mark.skip(reason=d.value or "SKIP directive"))
-            elif d.key == "XFAIL":
-                self.add_marker(pytest.mark.xfail(reason=d.value or "XFAIL directive", strict=True))
-            elif d.key == "MARK":
-                self.add_marker(getattr(pytest.mark, d.value.strip()))
+        known = self.parent.state.settings.known_failures
+        for mark in marks_of(self.parent.spec, self.kind, self.index, self.path.name, known):
+            if mark.name in ("skip", "xfail"):
+                kwargs: dict[str, Any] = {"reason": mark.reason}
+                if mark.name == "xfail":
+                    kwargs["strict"] = mark.strict
+                self.add_marker(getattr(pytest.mark, mark.name)(**kwargs))
+            else:
+                self.add_marker(getattr(pytest.mark, mark.name))
 
     def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
         return self.path, self.line - 1, self.name
@@ -256,7 +253,7 @@ class WynItem(pytest.Item):
         """The item whose verdict is about the file's EXPECT lines, and not one pinned as failing or skipped."""
         if self.parent.file_run is None or self.index != self.parent.file_run.update_index:
             return False
-        return not any(self.get_closest_marker(name) for name in ("xfail", "skip", "skipif"))
+        return not may_skip(self) and self.get_closest_marker("xfail") is None
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, WynFailure):
@@ -358,11 +355,8 @@ class WynBlockItem(WynItem):
         self.block = block
         self.line = block.line
         self.index = index
+        self.kind = "block"
         self.apply_markers()
-
-    def _directives(self) -> Iterable[Directive]:
-        """File-level directives, and those written inside this block."""
-        return self.parent.spec.directives_for(self.index)
 
     def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
         return self.path, self.line - 1, f"test {self.block.name!r}"
@@ -378,11 +372,9 @@ class WynExpectItem(WynItem):
     def __init__(self, *, index: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.index = index
+        self.kind = "expect"
         self.line = self.parent.spec.expects[0].line
         self.apply_markers()
-
-    def _directives(self) -> Iterable[Directive]:
-        return self.parent.spec.directives_for(None)
 
     def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
         return self.path, self.line - 1, "EXPECT lines"
@@ -412,6 +404,12 @@ class WynInvalidFile(WynItem):
     def _structured_repr(self, verdict: Verdict) -> TerminalRepr:
         path, line = self._location(verdict)
         return failure_repr([], path, line, verdict.message)
+
+
+def may_skip(item: pytest.Item) -> bool:
+    """A skip or skipif marker (whatever its condition): such a test may not run, so it is never run ahead
+    of its turn, and never has its file rewritten by --wyn-update."""
+    return item.get_closest_marker("skip") is not None or item.get_closest_marker("skipif") is not None
 
 
 def _cache_use(build: BuildResult, cache_on: bool) -> str:

@@ -19,6 +19,7 @@ from .engine import golden, update
 from .engine.clevel import generate_only_env
 from .engine.testfile import file_stem, snapshot_of
 from .engine.toolchain import NoCompilerFound
+from .items import may_skip
 from .session import WynSession
 
 
@@ -82,7 +83,7 @@ class WynSnapshotItem(pytest.Item):
         result = golden.compare(made.c, old, shown)
         if result.same:
             return
-        if settings.update is not None and not any(self.get_closest_marker(m) for m in ("xfail", "skip", "skipif")):
+        if settings.update is not None and not may_skip(self) and self.get_closest_marker("xfail") is None:
             try:
                 target = update.writable_target(snapshot)
                 update.write_in_place(target, made.c, update.digest(old))

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import platformdirs
-
 from .errors import UsageError
 from .remote.config import RemoteConfig
 
@@ -33,6 +31,8 @@ MAX_SECONDS = 7 * 86400.0  # the longest timeout a setting or directive may name
 
 def user_cache_root() -> Path:
     """pytest-wyn's folder in the user's cache folder (platformdirs): the compile cache and the build locks."""
+    import platformdirs  # here: a session without Wyn tests reads the settings table, never this
+
     return Path(platformdirs.user_cache_dir("pytest-wyn"))
 
 

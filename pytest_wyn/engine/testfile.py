@@ -53,12 +53,15 @@ def file_stem(name: str) -> str:
     return base[: -len(WYN_SUFFIX)] if is_wyn_file(base) else base
 
 
+TestKind = Literal["program", "block", "expect"]
+
+
 @dataclass(frozen=True)
 class PlannedTest:
     """One test a file becomes: its node-id name, its kind and its place among the file's verdicts."""
 
     name: str
-    kind: Literal["program", "block", "expect"]
+    kind: TestKind
     index: int
     block: Block | None = None
 
@@ -73,3 +76,42 @@ def planned_tests(spec: Spec, file_name: str) -> list[PlannedTest]:
         name = "EXPECT" if "EXPECT" not in {t.name for t in tests} else "EXPECT (file)"
         tests.append(PlannedTest(name, "expect", len(spec.blocks)))
     return tests
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A pytest marker a test gets from its file: ``wyn``, a known-failure list's xfail, a directive's."""
+
+    name: str  # "wyn", "skip", "xfail", or the name a MARK directive gives
+    reason: str = ""
+    strict: bool = False  # an XFAIL directive is strict; a known-failure list's is not
+
+
+def marks_of(
+    spec: Spec, kind: TestKind, index: int, file_name: str, known_failures: Sequence[tuple[str, str, str]] = ()
+) -> list[Mark]:
+    """Every marker of one test, in the order they are applied: collection applies them, the forecast
+    predicts ``-m`` with their names.
+
+    A program test is the whole file: every directive in it is its own. A
+    block gets the file's directives and its own; the EXPECT-lines test the
+    file's.
+    """
+    marks = [Mark("wyn")]  # `-m wyn` / `-m "not wyn"` in mixed suites
+    for name, listed_in, failure in known_failures:
+        if name == file_name:  # by file name only, as Wyn's stdlib runner matches
+            marks.append(Mark("xfail", f"{listed_in}: {failure}"))
+    directives = spec.directives if kind == "program" else spec.directives_for(index if kind == "block" else None)
+    for d in directives:
+        if d.key == "SKIP":
+            marks.append(Mark("skip", d.value or "SKIP directive"))
+        elif d.key == "XFAIL":
+            marks.append(Mark("xfail", d.value or "XFAIL directive", strict=True))
+        elif d.key == "MARK":
+            marks.append(Mark(d.value.strip()))
+    return marks
+
+
+def skipped_whole(spec: Spec) -> bool:
+    """A file-level SKIP: every test of the file is skipped, and nothing is compiled."""
+    return any(mark.name == "skip" for mark in marks_of(spec, "expect", 0, ""))

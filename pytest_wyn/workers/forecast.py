@@ -19,10 +19,10 @@ from ..engine.hostpaths import compile_arg, wyn_path
 from ..engine.key import KeyInputs, compute_key
 from ..engine.settings import Settings
 from ..engine.spec import SpecError, decode, parse, read_source
-from ..engine.testfile import is_test_file
+from ..engine.testfile import is_test_file, skipped_whole
 from ..engine.toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
 from ..session import open_remote
-from .selection import Selection, skipped_whole
+from .selection import Selection
 
 FORECAST = pytest.StashKey["Forecast | None"]()  # made once per session (the worker plan, or fetching ahead)
 
@@ -89,7 +89,7 @@ def planned_files(config: pytest.Config, opts: Settings) -> Iterator[tuple[str, 
     """
     roots = [Path(config.invocation_params.dir, arg.split("::", 1)[0]) for arg in config.args]
     found = {path.resolve(): path for path in discover(config, roots, opts.files)}
-    selection = Selection.from_config(config)
+    selection = Selection.from_config(config, opts.known_failures)
     for real in found:
         try:
             nodeid = wyn_path(real.relative_to(config.rootpath))

@@ -8,14 +8,14 @@ forecast then counts the file, and the worst case is a worker too many.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pytest
 
 from ..compat import compile_expression
 from ..engine.spec import Spec
-from ..engine.testfile import planned_tests
+from ..engine.testfile import marks_of, planned_tests
 
 Matcher = Callable[[set[str]], bool]
 
@@ -25,22 +25,27 @@ class Selection:
     keyword: Matcher | None  # -k, over an item's names
     marker: Matcher | None  # -m, over its marker names
     deselect: tuple[str, ...]  # --deselect node id prefixes
+    known_failures: tuple[tuple[str, str, str], ...] = ()  # wyn_known_failures: their xfail marker counts for -m
 
     @property
     def everything(self) -> bool:
         return self.keyword is None and self.marker is None and not self.deselect
 
     @classmethod
-    def from_config(cls, config: pytest.Config) -> Selection:
+    def from_config(cls, config: pytest.Config, known_failures: tuple[tuple[str, str, str], ...] = ()) -> Selection:
         return cls(
             _compile(config.getoption("keyword", "") or "", substring=True),
             _compile(config.getoption("markexpr", "") or "", substring=False),
             tuple(config.getoption("deselect") or ()),
+            known_failures,
         )
 
     def selects_any(self, file_nodeid: str, spec: Spec) -> bool:
         """Whether any item of the file (nodeid = its path from the rootdir) is selected."""
-        return any(self._selects(nodeid, names, markers) for nodeid, names, markers in _items(file_nodeid, spec))
+        return any(
+            self._selects(nodeid, names, markers)
+            for nodeid, names, markers in _items(file_nodeid, spec, self.known_failures)
+        )
 
     def _selects(self, nodeid: str, names: set[str], markers: set[str]) -> bool:
         if self.deselect and nodeid.startswith(self.deselect):
@@ -68,28 +73,16 @@ def _compile(text: str, *, substring: bool) -> Matcher | None:
     return matches
 
 
-def _items(file_nodeid: str, spec: Spec) -> list[tuple[str, set[str], set[str]]]:
+def _items(
+    file_nodeid: str, spec: Spec, known: Sequence[tuple[str, str, str]] = ()
+) -> list[tuple[str, set[str], set[str]]]:
     file_names = {p for p in file_nodeid.split("/") if p}
+    file_name = file_nodeid.rsplit("/", 1)[-1]
     return [
         (
             f"{file_nodeid}::{test.name}",
             {test.name, *file_names},
-            _markers(spec, test.index if test.kind == "block" else None),
+            {mark.name for mark in marks_of(spec, test.kind, test.index, file_name, known)},
         )
         for test in planned_tests(spec, file_nodeid)
     ]
-
-
-def _markers(spec: Spec, block_index: int | None) -> set[str]:
-    found = {"wyn"}
-    for d in spec.directives_for(block_index):
-        if d.key == "MARK":
-            found.add(d.value.strip())
-        elif d.key in ("SKIP", "XFAIL"):
-            found.add(d.key.lower() if d.key == "XFAIL" else "skip")
-    return found
-
-
-def skipped_whole(spec: Spec) -> bool:
-    """A file-level SKIP: every item of the file is skipped, nothing is compiled."""
-    return any(d.key == "SKIP" for d in spec.directives_for(None))

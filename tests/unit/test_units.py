@@ -14,7 +14,8 @@ from pytest_wyn.engine.record import FileCosts, Record
 from pytest_wyn.engine.runahead import Kind, kind_of
 from pytest_wyn.engine.settings import parse_size
 from pytest_wyn.engine.spec import Block, parse
-from pytest_wyn.workers.selection import Selection, skipped_whole
+from pytest_wyn.engine.testfile import skipped_whole
+from pytest_wyn.workers.selection import Selection
 
 
 @pytest.mark.parametrize(
