@@ -27,22 +27,27 @@ from .engine.record import save_worker_startup
 from .engine.remote.tier import RemoteStats
 from .engine.runahead import RunAhead
 from .engine.runner import FileRun
+from .engine.settings import Settings
 from .engine.testfile import is_snapshot_test, is_test_file, is_wyn_file
 from .items import WynFile, WynItem, may_skip
-from .session import WynSession, payload
+from .session import Engine, Loop, SessionReport, finish, payload
 from .snapshots import WynSnapshotFile, WynSnapshotItem
 from .waiting import WaitingLine
 from .workers.forecast import expected_wyn_files
-from .workers.hosts import host_label, is_elsewhere
+from .workers.hosts import THIS_MACHINE, host_label, is_elsewhere
 from .workers.parallel import RUN_AHEAD_ALLOWED
 
 
 class WynPlugin:
     """Collection, reports and the end of the session: in every process, when ``--wyn``/``wyn = true``."""
 
-    def __init__(self, config: pytest.Config, state: WynSession) -> None:
+    def __init__(self, config: pytest.Config, engine: Engine, report: SessionReport) -> None:
         self.config = config
-        self.state = state
+        self.engine = engine
+        self.report = report
+        self.loop = Loop()
+        self.in_flight: InFlight | None = None  # without xdist: which files are being built or run
+        self.tools = engine.file_tools(report, None)  # each file's run's share of the session
         self.is_worker = hasattr(config, "workerinput")
         self.session_errors: list[str] = []  # session-end WynWarnings that -W made errors
         self.startup_cpu = 0.0  # in a worker: CPU seconds from its start to its session's
@@ -53,47 +58,48 @@ class WynPlugin:
         if self.is_worker:
             self.startup_cpu = time.process_time()  # this worker's start: for the next worker decision
             return
-        state = self.state
-        if state.toolchain is not None and not self.config.pluginmanager.hasplugin("dsession"):
-            state.in_flight = InFlight(getattr(self.config, "cache", None))
-            died = state.in_flight.left_over()
+        engine, report = self.engine, self.report
+        if engine.toolchain is not None and not self.config.pluginmanager.hasplugin("dsession"):
+            self.in_flight = InFlight(getattr(self.config, "cache", None))
+            self.tools = engine.file_tools(report, self.in_flight)
+            died = self.in_flight.left_over()
             if died:
                 message = (
                     f"pytest-wyn: the previous session ended abruptly while running {', '.join(died)}: "
                     "a test binary may have killed pytest itself (run that file alone with -n 1 to see it)"
                 )
                 self.config.issue_config_time_warning(WynWarning(message), 2)
-        if state.cache_problem and "disabled" not in state.cache_problem:
-            self.config.issue_config_time_warning(WynWarning(f"pytest-wyn cache: {state.cache_problem}"), 2)
-        if state.toolchain is not None and others_can_write(state.toolchain.path):
+        if report.cache_problem and "disabled" not in report.cache_problem:
+            self.config.issue_config_time_warning(WynWarning(f"pytest-wyn cache: {report.cache_problem}"), 2)
+        if engine.toolchain is not None and others_can_write(engine.toolchain.path):
             message = (
-                f"pytest-wyn: the Wyn compiler {state.toolchain.path} can be changed by another user (the file or "
+                f"pytest-wyn: the Wyn compiler {engine.toolchain.path} can be changed by another user (the file or "
                 "its folder is writable by others): they could plant code that every test compiles and runs; "
                 "make it writable by you alone (chmod go-w on it and its folder)"
             )
             self.config.issue_config_time_warning(WynWarning(message), 2)
-        if state.lock_problem and state.toolchain is not None:
-            message = f"pytest-wyn: {state.lock_problem}; concurrent builds of one file may collide"
+        if report.lock_problem and engine.toolchain is not None:
+            message = f"pytest-wyn: {report.lock_problem}; concurrent builds of one file may collide"
             self.config.issue_config_time_warning(WynWarning(message), 2)
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.File | None:
         if not is_wyn_file(file_path.name):
             return None
         if is_snapshot_test(file_path):
-            return WynSnapshotFile.from_parent(parent, path=file_path, state=self.state)
-        if not is_test_file(file_path, self.state.settings.files, named=parent.session.isinitpath(file_path)):
+            return WynSnapshotFile.from_parent(parent, path=file_path, engine=self.engine)
+        if not is_test_file(file_path, self.engine.settings.files, named=parent.session.isinitpath(file_path)):
             return None
-        return WynFile.from_parent(parent, path=file_path, state=self.state)
+        return WynFile.from_parent(parent, path=file_path, engine=self.engine, tools=self.tools, loop=self.loop)
 
     def pytest_report_header(self) -> list[str]:
-        state = self.state
-        if state.missing_compiler:
-            return [f"wyn: {state.missing_compiler.splitlines()[0]} (only the Wyn tests that run fail for it)"]
-        if state.toolchain is None:
+        engine = self.engine
+        if engine.missing_compiler:
+            return [f"wyn: {engine.missing_compiler.splitlines()[0]} (only the Wyn tests that run fail for it)"]
+        if engine.toolchain is None:
             return ["wyn: collection only (no compiler needed)"]
-        tc = state.toolchain
+        tc = engine.toolchain
         lines = [f"wyn: {tc.path} ({tc.version}; found by {tc.found_by})"]
-        cache = str(state.store.root) if state.store is not None else state.cache_problem
+        cache = str(engine.store.root) if engine.store is not None else self.report.cache_problem
         lines.append(f"wyn cache: {cache}")
         return lines
 
@@ -141,19 +147,18 @@ class WynPlugin:
         runs = [item.parent.file_run for item in session.items if isinstance(item, WynItem) and not may_skip(item)]
         files = list(dict.fromkeys(run for run in runs if run is not None))  # (None: a file that did not parse)
         barriers, self.others = _barriers(session.items)
-        self.state.builder()  # made here, once, not by the first of several threads
         run_ahead = RunAhead(
             files,
-            self.state.record.files,
+            self.report.record.files,
             lambda: bool(session.shouldstop or session.shouldfail),
             list(barriers.items()),
             self._waiting_line(len(files)),
         )
-        self.state.run_ahead = run_ahead
+        self.loop.run_ahead = run_ahead
         try:
             return (yield)
         finally:
-            self.state.run_ahead = None
+            self.loop.run_ahead = None
             self.others = {}
             run_ahead.close()
 
@@ -163,7 +168,7 @@ class WynPlugin:
             return (yield)
         finally:
             position = self.others.get(item)
-            run_ahead = self.state.run_ahead
+            run_ahead = self.loop.run_ahead
             if position is not None and run_ahead is not None:
                 run_ahead.passed(position)  # its teardown is done: the files behind it may start
 
@@ -171,7 +176,7 @@ class WynPlugin:
         write = terminal_status(self.config)
         if write is None:
             return None
-        builder = self.state.builder()
+        builder = self.engine.require_builder()
 
         def progress() -> tuple[int, int]:
             stats = builder.stats
@@ -181,7 +186,7 @@ class WynPlugin:
 
     def _runs_ahead(self, session: pytest.Session) -> bool:
         config = self.config
-        if self.is_worker or self.state.toolchain is None or not config.stash.get(RUN_AHEAD_ALLOWED, False):
+        if self.is_worker or self.engine.builder is None or not config.stash.get(RUN_AHEAD_ALLOWED, False):
             return False
         if config.pluginmanager.hasplugin("dsession"):
             return False  # xdist distributes: the workers run the files
@@ -189,39 +194,39 @@ class WynPlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        state = self.state
-        state.finish()
-        if state.in_flight is not None:
-            state.in_flight.close()
+        engine, report = self.engine, self.report
+        finish(engine, report)
+        if self.in_flight is not None:
+            self.in_flight.close()
         worker_output = getattr(self.config, "workeroutput", None)
         if worker_output is not None:
             worker_output["wyn_startup_cpu"] = self.startup_cpu
-            worker_output["wyn_stats"] = asdict(state.stats)
-            worker_output["wyn_remote"] = state.remote_stats.serialized()
-            worker_output["wyn_remote_c"] = state.remote_c_stats.serialized()
-            worker_output["wyn_record"] = state.record.serialized_notes()
+            worker_output["wyn_stats"] = asdict(report.stats)
+            worker_output["wyn_remote"] = report.remote_stats.serialized()
+            worker_output["wyn_remote_c"] = report.remote_c_stats.serialized()
+            worker_output["wyn_record"] = report.record.serialized_notes()
             return
-        state.record.save(getattr(self.config, "cache", None))
-        notices = remote_notices(state.remote_stats) + remote_notices(state.remote_c_stats, "C-level ")
+        report.record.save(getattr(self.config, "cache", None))
+        notices = remote_notices(report.remote_stats) + remote_notices(report.remote_c_stats, "C-level ")
         for notice in dict.fromkeys(notices):  # the two levels share a server: what both say is said once
             # Said of the session, not of a line of pytest-wyn's code.
-            where, line = remote_source(state)
+            where, line = remote_source(engine.settings)
             try:
                 warnings.warn_explicit(WynWarning(f"pytest-wyn: {notice}"), WynWarning, where, line)
             except WynWarning as exc:  # -W error::pytest_wyn.WynWarning: the session fails, saying why
                 self.session_errors.append(str(exc))
         if self.session_errors and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        if state.store is not None:
+        if engine.store is not None:
             try:
-                state.store.evict(state.settings.cache_max_size)
+                engine.store.evict(engine.settings.cache_max_size)
             except OSError:
                 pass
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for error in self.session_errors:
             terminalreporter.write_line(f"ERROR (a WynWarning made an error by -W): {error}", red=True)
-        stats = self.state.stats
+        stats = self.report.stats
         if self.is_worker or not (stats.compiled or stats.hits or stats.not_started):
             return
         tr = terminalreporter
@@ -242,14 +247,14 @@ class WynPlugin:
                 f"C generated for {c_steps} of them: {int(stats.c_reused)} C compile(s) reused "
                 f"(the second cache level), {int(stats.c_compiled)} compiled"
             )
-        remote = remote_line(self.state.remote_stats)
+        remote = remote_line(self.report.remote_stats)
         if remote:
             tr.write_line(remote)
-        c_stats = self.state.remote_c_stats
+        c_stats = self.report.remote_c_stats
         if c_stats.looked_up or c_stats.uploaded or c_stats.upload_failed or sum(c_stats.rejected.values()):
             c_stats = dataclasses.replace(c_stats, off="")  # the first level's line says it went off
             tr.write_line(remote_line(c_stats).replace("remote cache:", "remote cache, C level:", 1))
-        settings = self.state.settings
+        settings = self.engine.settings
         if settings.memory_limit_set and settings.memory_limit and not MEMORY_LIMIT_WORKS:
             tr.write_line(
                 "wyn_memory_limit is not applied here: this system refuses an address-space limit "
@@ -260,9 +265,10 @@ class WynPlugin:
 class XdistController:
     """The xdist controller's part: the workers' payload, their statistics, our scheduler."""
 
-    def __init__(self, config: pytest.Config, state: WynSession, own_scheduler: bool) -> None:
+    def __init__(self, config: pytest.Config, engine: Engine, report: SessionReport, own_scheduler: bool) -> None:
         self.config = config
-        self.state = state
+        self.engine = engine
+        self.report = report
         self.own_scheduler = own_scheduler
         self.startups: list[float] = []  # CPU seconds each worker took to start (plan.py's start-up cost)
         self.machines: dict[str, HostTally] = {}  # each machine's workers and what they did
@@ -271,11 +277,11 @@ class XdistController:
     def pytest_configure_node(self, node: Any) -> None:
         spec = node.gateway.spec
         elsewhere = is_elsewhere(spec)
-        if self.state.remote is not None and not elsewhere:
-            self.state.remote.settle()  # what is fetched ahead is in the local cache before a worker looks
+        if self.engine.remote is not None and not elsewhere:
+            self.engine.remote.settle()  # what is fetched ahead is in the local cache before a worker looks
         host = host_label(spec)
         self.machines.setdefault(host, HostTally()).workers.append(node.gateway.id)
-        node.workerinput["wyn"] = payload(self.state, elsewhere, host).serialized()
+        node.workerinput["wyn"] = payload(self.engine, self.report, elsewhere, host).serialized()
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         """A worker on another machine that collected fewer Wyn files than this one finds (its checkout): say so.
@@ -285,7 +291,7 @@ class XdistController:
         """
         if not is_elsewhere(node.gateway.spec):
             return
-        expected = expected_wyn_files(self.config, self.state.settings)
+        expected = expected_wyn_files(self.config, self.engine.settings)
         if expected is None:
             return
         collected = {nodeid.split("::", 1)[0] for nodeid in ids}
@@ -300,10 +306,10 @@ class XdistController:
 
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         output = getattr(node, "workeroutput", None) or {}
-        self.state.stats.add(output.get("wyn_stats", {}))
-        self.state.record.merge_notes(output.get("wyn_record", {}))
-        self.state.remote_stats.merge(output.get("wyn_remote", {}))
-        self.state.remote_c_stats.merge(output.get("wyn_remote_c", {}))
+        self.report.stats.add(output.get("wyn_stats", {}))
+        self.report.record.merge_notes(output.get("wyn_record", {}))
+        self.report.remote_stats.merge(output.get("wyn_remote", {}))
+        self.report.remote_c_stats.merge(output.get("wyn_remote_c", {}))
         tally = self.machines.setdefault(host_label(node.gateway.spec), HostTally())
         tally.stats.add(output.get("wyn_stats", {}))
         tally.fetched += int(output.get("wyn_remote", {}).get("fetched", 0))
@@ -322,6 +328,11 @@ class XdistController:
             tr.write_line(f"WARNING (pytest-wyn): {note}", yellow=True)
         if self.config.option.verbose <= 0 or not any(t.stats.compiled or t.stats.hits for t in self.machines.values()):
             return
+        here = self.machines.get(THIS_MACHINE)
+        if here is not None:  # what this machine fetched ahead for its workers counts as theirs
+            here.fetched = self.report.remote_stats.fetched - sum(
+                t.fetched for host, t in self.machines.items() if host != THIS_MACHINE
+            )
         for host, tally in self.machines.items():
             tr.write_line(f"  on {host} ({', '.join(tally.workers)}): {tally.summary()}")
 
@@ -331,7 +342,7 @@ class XdistController:
             return None
         from .workers.schedule import WynScheduling  # imports xdist internals: only here
 
-        return WynScheduling(config, log, self.state.record.priorities(config.rootpath))
+        return WynScheduling(config, log, self.report.record.priorities(config.rootpath))
 
 
 @dataclasses.dataclass
@@ -386,9 +397,9 @@ def remote_line(stats: RemoteStats) -> str:
     return f"remote cache: {', '.join(parts)}" if parts else ""
 
 
-def remote_source(state: WynSession) -> tuple[str, int]:
+def remote_source(settings: Settings) -> tuple[str, int]:
     """Where the session's remote-cache warnings point: where the remote cache was set (not a line of our code)."""
-    remote = state.settings.remote
+    remote = settings.remote
     return remote.source if remote is not None else ("wyn_remote_cache", 1)
 
 

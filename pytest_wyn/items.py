@@ -21,10 +21,10 @@ from .compat import TerminalRepr, failure_repr, pytest_timeout_seconds, setup_re
 from .engine import formats, update
 from .engine.report import source_excerpt
 from .engine.results import BuildResult, FileOutcome, Verdict
-from .engine.runner import FileRun
+from .engine.runner import FileRun, FileTools
 from .engine.spec import Block, Spec, SpecError, decode, parse, read_source
 from .engine.testfile import TestKind, file_stem, marks_of, planned_tests
-from .session import WynSession
+from .session import Engine, Loop
 
 RICH_REPORTER = "rich-terminal-reporter"  # pytest-rich's reporter, registered only when it is on
 
@@ -53,9 +53,12 @@ class WynFile(pytest.File):
     lines: list[str]
     file_run: FileRun | None = None  # None: the file could not be read or parsed (one erroring item)
 
-    def __init__(self, *, state: WynSession, **kwargs: Any) -> None:
+    def __init__(self, *, engine: Engine, tools: FileTools, loop: Loop, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.state = state  # the session's, handed in by the plugin object that collects the file
+        # The session's, handed in by the plugin object that collects the file.
+        self.engine = engine  # its settings, and whether the cache is on
+        self.tools = tools  # what its FileRun takes: the builder, the record, the in-flight log
+        self.loop = loop  # whether files run ahead now
 
     def collect(self) -> Iterable[pytest.Item]:
         self._outcome: FileOutcome | None = None
@@ -79,7 +82,7 @@ class WynFile(pytest.File):
             return
         self.lines = text.split("\n")
         spec = self.spec
-        self.file_run = FileRun(spec, self.path, self.nodeid, text, self.source_digest, self.state)
+        self.file_run = FileRun(spec, self.path, self.nodeid, text, self.source_digest, self.tools)
         for unknown in spec.unknown:
             self._warn(unknown.line, f"unknown directive {unknown.key}: (did you mean {unknown.suggestion}:?)")
         for hook in spec.misread_hooks:
@@ -139,7 +142,7 @@ class WynFile(pytest.File):
         count = self.spec.item_count
         run = self.file_run
         assert run is not None  # only a file that parsed has items that run
-        ahead = self.state.run_ahead
+        ahead = self.loop.run_ahead
         try:
             if ahead is not None and not self._ran_once:
                 outcome = ahead.take(run)
@@ -196,7 +199,7 @@ class WynItem(pytest.Item):
     kind: TestKind = "program"
 
     def apply_markers(self) -> None:
-        known = self.parent.state.settings.known_failures
+        known = self.parent.engine.settings.known_failures
         for mark in marks_of(self.parent.spec, self.kind, self.index, self.path.name, known):
             if mark.name in ("skip", "xfail"):
                 kwargs: dict[str, Any] = {"reason": mark.reason}
@@ -215,7 +218,7 @@ class WynItem(pytest.Item):
         build = outcome.build
         self.user_properties[:] = [p for p in self.user_properties if not str(p[0]).startswith("wyn_")]
         if build is not None and not _xunit2(self.config):
-            cache_on = self.parent.state.cache_on
+            cache_on = self.parent.engine.cache_on
             self.user_properties.append(("wyn_cache", _cache_use(build, cache_on)))
             self.user_properties.append(("wyn_compile_seconds", f"{build.compile_seconds:.3f}"))
             if build.retries:
@@ -240,7 +243,7 @@ class WynItem(pytest.Item):
             self.add_report_section("call", "stdout", outcome.outputs[self.index])
         verdict = outcome.verdicts[self.index]
         self.wyn_update = ""  # read by the report hook
-        mode = self.parent.state.settings.update
+        mode = self.parent.engine.settings.update
         if mode is not None and self._may_update():
             # Only now, in the turn of the item that reports it: a deselected, skipped or
             # never-reached test never has its file rewritten.

@@ -61,14 +61,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "wyn: a test from a .wyn file (added by pytest-wyn)")
     opts = options.for_this_process(config)
     elsewhere = hosts.only_elsewhere(config)
-    state = start(config, opts, elsewhere)
-    config.pluginmanager.register(WynPlugin(config, state), "wyn-session")
+    engine, report = start(config, opts, elsewhere, runs_tests=not parallel.distributes(config))
+    config.pluginmanager.register(WynPlugin(config, engine, report), "wyn-session")
     if hasattr(config, "workerinput"):
         return
-    if state.remote is not None:  # (None when every worker is on another machine: they fetch for themselves)
+    if engine.remote is not None:  # (None when every worker is on another machine: they fetch for themselves)
         forecast(config, PRELOADED)  # fetches ahead, if the worker plan has not already
     if parallel.xdist_loaded(config):
         own = config.stash.get(parallel.OWN_SCHEDULER, False)
-        config.pluginmanager.register(XdistController(config, state, own), "wyn-xdist-controller")
+        config.pluginmanager.register(XdistController(config, engine, report, own), "wyn-xdist-controller")
     if opts.update is not None:
         config.pluginmanager.register(UpdateLog(), "wyn-update-log")

@@ -1,8 +1,10 @@
-"""Per-session state (settings, toolchain, store, locks, record, builder) and how a worker gets it.
+"""The session's state, loaded once: the ``Engine`` (never changed) and the ``SessionReport`` (what it learns).
 
 The controller (or the only process) loads everything once in ``start``;
 an xdist worker gets the resolved result through ``WorkerPayload``, so that
-every process uses the same compiler identity and the same checked cache path.
+every process uses the same compiler identity and the same checked cache path
+(a worker on another machine finds its own, and checks them). ``plugin.py``
+makes them and hands them to the plugin objects, which hand them on.
 """
 
 from __future__ import annotations
@@ -24,14 +26,86 @@ from .engine.record import Record
 from .engine.remote.tier import RemoteCache, RemoteStats, local_trust
 from .engine.runahead import RunAhead
 from .engine.rundirs import sweep_run_dirs
+from .engine.runner import FileTools
 from .engine.settings import Settings
 from .engine.toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
 
 PRELOADED = pytest.StashKey[Toolchain]()  # the forecast loads the toolchain first; configure reuses it
 
 
+@dataclass(frozen=True)
+class Engine:
+    """What builds and runs this process's files: loaded once before collection, never changed after.
+
+    The builder is made here, eagerly, in every process that runs tests (not
+    in an xdist controller that only distributes them); None also when no
+    compiler was found (``missing_compiler`` says why, to every Wyn test that runs).
+    """
+
+    settings: Settings
+    rootdir: Path
+    toolchain: Toolchain | None = None
+    command: CompileCommand | None = None
+    store: Store | None = None
+    lock_dir: Path | None = None
+    remote: RemoteCache | None = None  # the shared tier, in this process
+    remote_mark: str = ""  # what this session's fetched entries are marked with (EntryMeta.origin)
+    missing_compiler: str = ""
+    builder: Builder | None = None
+
+    def require_builder(self) -> Builder:
+        if self.builder is None:
+            raise NoCompilerFound(self.missing_compiler or "no Wyn toolchain was loaded for this session")
+        return self.builder
+
+    @property
+    def cache_on(self) -> bool:
+        return self.store is not None and (self.builder is None or self.builder.store is not None)
+
+    def file_tools(self, report: SessionReport, in_flight: InFlight | None) -> FileTools:
+        """What each file's run takes from the session (runner.FileRun)."""
+        return FileTools(self.settings, self.rootdir, report.record, in_flight, self.builder, self.missing_compiler)
+
+
 @dataclass
-class WynSession:
+class SessionReport:
+    """What the session learns as it goes and says at its end: problems found at the start, statistics
+    (this process's, and its workers'), the scheduling record."""
+
+    cache_problem: str = ""
+    lock_problem: str = ""
+    record: Record = field(default_factory=lambda: Record({}))
+    stats: BuildStats = field(default_factory=BuildStats)
+    remote_stats: RemoteStats = field(default_factory=RemoteStats)
+    remote_c_stats: RemoteStats = field(default_factory=RemoteStats)  # the same for the second cache level
+
+
+def finish(engine: Engine, report: SessionReport) -> None:
+    """Fold the builder's statistics into the report, finish the uploads and remove the private directory."""
+    sweep()  # what finished binaries left behind (setpgid) dies before the session reports
+    builder = engine.builder
+    if builder is not None:
+        report.stats.add(asdict(builder.stats))
+        if builder.c_remote is not None:
+            builder.c_remote.close()
+            report.remote_c_stats.merge(builder.c_remote.stats.serialized())
+        builder.close()
+    if engine.remote is not None:
+        engine.remote.close()
+        report.remote_stats.merge(engine.remote.stats.serialized())
+
+
+@dataclass
+class Loop:
+    """What this process's run loop is doing now: running files ahead (runahead.py), or not."""
+
+    run_ahead: RunAhead | None = None
+
+
+@dataclass
+class _Loading:
+    """The session's parts while ``start`` finds them; frozen into an ``Engine`` at its end."""
+
     settings: Settings
     rootdir: Path
     toolchain: Toolchain | None = None
@@ -41,21 +115,14 @@ class WynSession:
     lock_dir: Path | None = None
     lock_problem: str = ""
     record: Record = field(default_factory=lambda: Record({}))
-    stats: BuildStats = field(default_factory=BuildStats)
-    run_ahead: RunAhead | None = None  # set while a one-process session runs files ahead
-    in_flight: InFlight | None = None  # without xdist: which files are being built or run
-    missing_compiler: str = ""  # no compiler was found: why, for every Wyn test that runs
-    remote: RemoteCache | None = None  # the shared tier, in this process
-    remote_mark: str = ""  # what this session's fetched entries are marked with (EntryMeta.origin)
-    remote_stats: RemoteStats = field(default_factory=RemoteStats)  # this process's, and its workers'
-    remote_c_stats: RemoteStats = field(default_factory=RemoteStats)  # the same for the second cache level
-    _builder: Builder | None = None
+    missing_compiler: str = ""
+    remote: RemoteCache | None = None
+    remote_mark: str = ""
 
-    def builder(self) -> Builder:
-        if self._builder is None:
-            if self.toolchain is None or self.command is None:
-                raise NoCompilerFound(self.missing_compiler or "no Wyn toolchain was loaded for this session")
-            self._builder = Builder(
+    def done(self, runs_tests: bool) -> tuple[Engine, SessionReport]:
+        builder = None
+        if runs_tests and self.toolchain is not None and self.command is not None:
+            builder = Builder(
                 self.toolchain,
                 self.command,
                 self.rootdir,
@@ -66,26 +133,19 @@ class WynSession:
                 self.remote_mark,
                 local_trust(self.settings.remote),
             )
-        return self._builder
-
-    def finish(self) -> None:
-        """Fold the builder's statistics in, finish the uploads and remove the private directory."""
-        sweep()  # what finished binaries left behind (setpgid) dies before the session reports
-        if self._builder is not None:
-            self.stats.add(asdict(self._builder.stats))
-            if self._builder.c_remote is not None:
-                self._builder.c_remote.close()
-                self.remote_c_stats.merge(self._builder.c_remote.stats.serialized())
-            self._builder.close()
-            self._builder = None
-        if self.remote is not None:
-            self.remote.close()
-            self.remote_stats.merge(self.remote.stats.serialized())
-            self.remote = None
-
-    @property
-    def cache_on(self) -> bool:
-        return self.store is not None and (self._builder is None or self._builder.store is not None)
+        engine = Engine(
+            self.settings,
+            self.rootdir,
+            self.toolchain,
+            self.command,
+            self.store,
+            self.lock_dir,
+            self.remote,
+            self.remote_mark,
+            self.missing_compiler,
+            builder,
+        )
+        return engine, SessionReport(self.cache_problem, self.lock_problem, self.record)
 
 
 @dataclass(frozen=True)
@@ -137,19 +197,22 @@ def sent_payload(config: pytest.Config) -> WorkerPayload | None:
     return WorkerPayload.from_serialized(data) if data is not None else None
 
 
-def start(config: pytest.Config, opts: Settings, workers_elsewhere: bool = False) -> WynSession:
+def start(
+    config: pytest.Config, opts: Settings, workers_elsewhere: bool = False, runs_tests: bool = True
+) -> tuple[Engine, SessionReport]:
     """Everything a session needs before collection; a worker on this machine takes it from its payload.
 
     ``workers_elsewhere``: every worker runs on another machine (workers/hosts.py), so the
     controller opens no remote cache: the workers read it, each into its own cache.
+    ``runs_tests``: this process runs tests (not an xdist controller), so it gets a builder.
     """
-    session = WynSession(opts, config.rootpath)
+    session = _Loading(opts, config.rootpath)
     sent = sent_payload(config)
     if sent is not None and not sent.elsewhere:
         _from_payload(session, sent)
-        return session
+        return session.done(runs_tests)
     if config.option.collectonly and sent is None:
-        return session  # collection never compiles: no compiler needed
+        return session.done(runs_tests)  # collection never compiles: no compiler needed
     try:
         session.toolchain = config.stash.get(PRELOADED, None) or load_toolchain(
             opts.compiler_option, opts.compiler_ini, opts.compiler_env, config.rootpath
@@ -159,17 +222,17 @@ def start(config: pytest.Config, opts: Settings, workers_elsewhere: bool = False
         if sent is None:
             raise pytest.UsageError(f"pytest-wyn: {exc}") from None
         session.missing_compiler = f"on {sent.host}: {exc}"
-        return session
+        return session.done(runs_tests)
     except NoCompilerFound as exc:
         # A run that selects no Wyn test (`pytest tests/test_py.py`, `-m "not wyn"`) needs no compiler:
         # each Wyn test that runs fails with this instead.
         session.missing_compiler = f"on {sent.host}: {exc}" if sent is not None else str(exc)
-        return session
+        return session.done(runs_tests)
     if sent is not None:
         session.missing_compiler = toolchain_mismatch(sent, session.toolchain)
         if session.missing_compiler:
             session.toolchain = session.command = None  # every Wyn test on this worker fails, saying why
-            return session
+            return session.done(runs_tests)
     try:
         _open_store(session)
     except pytest.UsageError as exc:
@@ -186,7 +249,7 @@ def start(config: pytest.Config, opts: Settings, workers_elsewhere: bool = False
     sweep_run_dirs()
     if sent is None:
         session.record = Record.load(getattr(config, "cache", None))
-    return session
+    return session.done(runs_tests)
 
 
 def toolchain_mismatch(sent: WorkerPayload, mine: Toolchain) -> str:
@@ -203,7 +266,7 @@ def toolchain_mismatch(sent: WorkerPayload, mine: Toolchain) -> str:
     )
 
 
-def payload(session: WynSession, elsewhere: bool = False, host: str = "") -> WorkerPayload:
+def payload(session: Engine, report: SessionReport, elsewhere: bool = False, host: str = "") -> WorkerPayload:
     settings = session.settings
     if elsewhere and settings.remote is not None:
         settings = dataclasses.replace(settings, remote=settings.remote.for_another_host())
@@ -213,7 +276,7 @@ def payload(session: WynSession, elsewhere: bool = False, host: str = "") -> Wor
         session.toolchain,
         session.missing_compiler,
         str(session.store.root) if session.store is not None else "",
-        session.cache_problem,
+        report.cache_problem,
         str(session.lock_dir or ""),
         session.remote_mark,
         remote.off if remote is not None else "",
@@ -223,7 +286,7 @@ def payload(session: WynSession, elsewhere: bool = False, host: str = "") -> Wor
     )
 
 
-def _from_payload(session: WynSession, data: WorkerPayload) -> None:
+def _from_payload(session: _Loading, data: WorkerPayload) -> None:
     opts = session.settings
     session.toolchain = data.toolchain
     session.missing_compiler = data.missing_compiler
@@ -240,7 +303,7 @@ def _from_payload(session: WynSession, data: WorkerPayload) -> None:
         session.remote.asked_already(data.remote_asked)
 
 
-def _open_store(session: WynSession) -> None:
+def _open_store(session: _Loading) -> None:
     opts = session.settings
     if not opts.use_cache:
         session.cache_problem = "disabled (--wyn-no-cache)"

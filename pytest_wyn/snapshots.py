@@ -20,7 +20,7 @@ from .engine.clevel import generate_only_env
 from .engine.testfile import file_stem, snapshot_of
 from .engine.toolchain import NoCompilerFound
 from .items import may_skip
-from .session import WynSession
+from .session import Engine
 
 
 class SnapshotDiffers(AssertionError):
@@ -36,9 +36,9 @@ class SnapshotDiffers(AssertionError):
 class WynSnapshotFile(pytest.File):
     """``NAME.wyn`` beside ``NAME.c.golden``: one golden-C item."""
 
-    def __init__(self, *, state: WynSession, **kwargs: Any) -> None:
+    def __init__(self, *, engine: Engine, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.state = state  # the session's, handed in by the plugin object that collects the file
+        self.engine = engine  # the session's, handed in by the plugin object that collects the file
 
     def collect(self) -> Iterable[pytest.Item]:
         yield WynSnapshotItem.from_parent(self, name=file_stem(self.path.name))
@@ -58,16 +58,16 @@ class WynSnapshotItem(pytest.Item):
 
     def runtest(self) -> None:
         self.wyn_update = ""
-        state = self.parent.state
+        engine = self.parent.engine
         snapshot = snapshot_of(self.path)
         if snapshot is None:
             raise SnapshotDiffers(f"{self.path.name[:-4]}.c.golden is gone since collection", [], None)
         shown = os.path.relpath(snapshot, self.config.rootpath)
         try:
-            builder = state.builder()
+            builder = engine.require_builder()
         except NoCompilerFound as exc:
             raise SnapshotDiffers(str(exc).splitlines()[0], str(exc).splitlines()[1:], None) from None
-        settings = state.settings
+        settings = engine.settings
         made = golden.generate(
             builder.compiler.toolchain,
             builder.compiler.command,

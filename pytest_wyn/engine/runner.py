@@ -14,8 +14,9 @@ import shutil
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from . import formats, judge, update
 from .build import Builder
@@ -30,22 +31,28 @@ from .toolchain import NoCompilerFound
 Gate = contextlib.AbstractContextManager[Any]
 
 
-class SessionTools(Protocol):
-    """What a file's run takes from its session (``session.WynSession`` is one), handed in at collection."""
+@dataclass(frozen=True)
+class FileTools:
+    """What a file's run takes from its session, handed in at collection (``session.Engine.file_tools``)."""
 
     settings: Settings
     rootdir: Path
-    record: Record
-    in_flight: InFlight | None
+    record: Record  # where each file notes what it cost
+    in_flight: InFlight | None  # without xdist: the log of the files being built or run
+    builder: Builder | None  # None: no compiler (``missing_compiler`` says why, to every test that runs)
+    missing_compiler: str = ""
 
-    def builder(self) -> Builder: ...
+    def require_builder(self) -> Builder:
+        if self.builder is None:
+            raise NoCompilerFound(self.missing_compiler or "no Wyn toolchain was loaded for this session")
+        return self.builder
 
 
 class FileRun:
     """One file's build, run and verdicts, with the session's builder, settings and record."""
 
     def __init__(
-        self, spec: Spec, path: Path, nodeid: str, source: str, source_digest: str, state: SessionTools
+        self, spec: Spec, path: Path, nodeid: str, source: str, source_digest: str, state: FileTools
     ) -> None:
         self.spec = spec
         self.path = path
@@ -110,7 +117,7 @@ class FileRun:
         session = self.state
         spec = self.spec
         timeout = spec.timeout or session.settings.timeout
-        builder = session.builder()
+        builder = session.require_builder()
         build = builder.build(self.path, cancel)
         sections: list[tuple[str, str]] = []
         if build.ok and formats.without_progress(build.diagnostics).strip():

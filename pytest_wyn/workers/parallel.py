@@ -77,6 +77,13 @@ def choose_workers(config: pytest.Config, forecast: Callable[[], Forecast | None
         opt.numprocesses = "auto"  # resolved by pytest_xdist_auto_num_workers below
 
 
+def distributes(config: pytest.Config) -> bool:
+    """This process is an xdist controller: its workers run the tests (it compiles and runs nothing)."""
+    if hasattr(config, "workerinput") or not xdist_loaded(config):
+        return False
+    return getattr(config.option, "dist", "no") != "no" and bool(getattr(config.option, "tx", None))
+
+
 def _coverage_in_one_process(config: pytest.Config) -> bool:
     """pytest-cov measures this run and has already chosen to do it in one process.
 

@@ -207,3 +207,4 @@ def test_a_second_host_that_collects_fewer_wyn_files_is_named(machines: Machines
     result.stdout.fnmatch_lines(
         ["*worker gw0 (ssh=host2) did not collect 1 of the 5 Wyn test file(s) this machine finds: test_pass.wyn*"]
     )
+

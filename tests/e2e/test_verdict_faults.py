@@ -369,3 +369,15 @@ def test_a_bug_in_the_plugin_fails_each_test_with_its_traceback_and_the_session_
             "*RuntimeError: the judge fell over",
         ]
     )
+
+
+# ---------------------------------------------------------------- issue 32.6: counts that are true
+
+def test_a_compiler_that_never_started_is_not_counted_as_compiled(wyn: WynProject) -> None:
+    """Issue 32.6, without ssh: the summary counted every attempt, started or not."""
+    wyn.ini("wyn_compile_command = {compiler}-not-there build {source} -o {output}\n")
+    wyn.write("test_a.wyn", 'println("a")\n')
+    result = wyn.run("-rA")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the compiler could not be started*", "compiled 0 file(s) in *"])
+    result.stdout.fnmatch_lines(["the compiler could not be started for 1 file(s): see their failures"])

@@ -12,7 +12,7 @@ from pytest_wyn.engine.compiling import Compiler
 from pytest_wyn.engine.remote.config import RemoteConfig, without_credentials
 from pytest_wyn.engine.settings import Settings
 from pytest_wyn.engine.toolchain import CompileCommand, Toolchain
-from pytest_wyn.session import WorkerPayload, WynSession, payload, toolchain_mismatch
+from pytest_wyn.session import Engine, SessionReport, WorkerPayload, payload, toolchain_mismatch
 from pytest_wyn.workers.hosts import host_label, is_elsewhere, only_elsewhere
 
 
@@ -60,12 +60,12 @@ def test_settings_cross_the_gateway_and_come_back_equal(tmp_path: Path) -> None:
 )
 def test_no_credential_crosses_to_another_machine(url: str, tmp_path: Path) -> None:
     remote = RemoteConfig(url, token="tok-123", signing_key=tmp_path / "signing", write=True)
-    session = WynSession(Settings.defaults(tmp_path, remote=remote), tmp_path)
-    sent = str(payload(session, elsewhere=True, host="ssh=b").serialized())
+    engine = Engine(Settings.defaults(tmp_path, remote=remote), tmp_path)
+    sent = str(payload(engine, SessionReport(), elsewhere=True, host="ssh=b").serialized())
     for secret in ("tok-123", "pa%2Fss", "p@ss", "abc", "secret", str(tmp_path / "signing")):
         assert secret not in sent
     assert without_credentials(url).endswith(("cache.example/wyn", "cache.example:6379/0", "cache.example/wyn?"))
-    local = str(payload(session).serialized())
+    local = str(payload(engine, SessionReport()).serialized())
     assert "tok-123" in local, "a worker on this machine shares this machine's settings"
 
 
