@@ -18,7 +18,7 @@ import pytest
 
 from . import WynWarning
 from .compat import TerminalRepr, failure_repr, pytest_timeout_seconds, setup_repr_method
-from .engine import formats, update
+from .engine import formats, judge, update
 from .engine.report import source_excerpt
 from .engine.results import BuildResult, FileOutcome, Verdict
 from .engine.runner import FileRun, FileTools
@@ -161,27 +161,11 @@ class WynFile(pytest.File):
             # Interrupted from outside (pytest-timeout, Ctrl-C): the process group is already
             # killed. The interrupted item reports the interruption itself; the file's other
             # items say they did not run, and point at it.
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            verdict = Verdict(
-                False,
-                f"not run: this file's test binary was interrupted while {item.name} ran ({reason})",
-                item.line,
-            )
+            verdict = judge.not_run_interrupted(exc, item.name, item.line)
             self._outcome = FileOutcome(None, None, (verdict,) * count, 0.0)
             self._shown = Shown()
             self._consumed = {item.index}
             raise
-
-
-def _interrupted(exc: BaseException, line: int) -> Verdict:
-    text = str(exc).strip()
-    message = text.splitlines()[0] if text else type(exc).__name__
-    output = getattr(exc, "wyn_output", b"")
-    details = ["the test binary and its children were killed"]
-    if output:
-        lines = formats.strip_ansi(output.decode("utf-8", "replace")).splitlines()[-40:]
-        details += ["", "its output so far (the last 40 lines at most):", *(f"    {ln}" for ln in lines)]
-    return Verdict(False, f"interrupted: {message}", line, details=details)
 
 
 def _xunit2(config: pytest.Config) -> bool:
@@ -263,7 +247,7 @@ class WynItem(pytest.Item):
             return self._repr(excinfo.value.verdict)
         if isinstance(excinfo.value, pytest.fail.Exception):
             # pytest.fail from outside while the binary ran (pytest-timeout): the Wyn test, not our frames.
-            return self._repr(_interrupted(excinfo.value, self.line))
+            return self._repr(judge.interrupted(excinfo.value, self.line))
         return super().repr_failure(excinfo, style)
 
     def _repr_failure_py(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> TerminalRepr:

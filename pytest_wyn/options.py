@@ -45,9 +45,15 @@ def add_options(parser: pytest.Parser) -> None:
     settings_table.add_to(parser)
 
 
+def _row(ini: str, combine: settings_table.Combine) -> settings_table.Setting:
+    row = settings_table.BY_NAME[ini]
+    assert row.combine == combine, f"{ini} combines its sources by {row.combine}, not {combine}"
+    return row
+
+
 def _given(config: pytest.Config, ini: str) -> str | None:
     """A setting's value from the first source that has one: command line, environment, ini (as text)."""
-    row = settings_table.BY_NAME[ini]
+    row = _row(ini, "first")
     if row.option:
         value = config.getoption(row.dest)
         if value not in (None, "", False):
@@ -56,6 +62,25 @@ def _given(config: pytest.Config, ini: str) -> str | None:
         return os.environ[row.env]
     value = config.getini(ini)
     return str(value) if value not in (None, "") else None
+
+
+def _concatenated(config: pytest.Config, ini: str) -> list[str]:
+    """Every source's values, the ini's first, then the environment's (lines), then the command line's (words)."""
+    row = _row(ini, "concatenate")
+    values = [str(v) for v in config.getini(ini)]
+    if row.env:
+        values += os.environ.get(row.env, "").splitlines()
+    if row.option and config.getoption(row.dest):
+        values += shlex.split(config.getoption(row.dest))
+    return values
+
+
+def _all_allow(config: pytest.Config, ini: str) -> bool:
+    """On unless a source turns it off: the option (a switch that says no), the environment, the ini."""
+    row = _row(ini, "all_allow")
+    if row.option and config.getoption(row.dest):
+        return False
+    return _flag(row.env, os.environ.get(row.env), True) and _flag(ini, config.getini(ini), True)
 
 
 def is_enabled(config: pytest.Config) -> bool:
@@ -153,9 +178,7 @@ def _kept_binaries(root: Path) -> Path:
 def _read(config: pytest.Config) -> Settings:
     env = os.environ
     opt = config.getoption
-    args = list(config.getini("wyn_compile_args"))
-    if opt("wyn_compile_args"):
-        args += shlex.split(opt("wyn_compile_args"))
+    args = _concatenated(config, "wyn_compile_args")
     cache_dir = _given(config, "wyn_cache_dir")
     try:
         max_size = parse_size(_given(config, "wyn_cache_max_size") or DEFAULT_CACHE_SIZE)
@@ -207,9 +230,7 @@ def _read(config: pytest.Config) -> Settings:
         memory_limit=memory_limit,
         memory_limit_set=memory_set is not None,
         keep_binaries=_kept_binaries(root) if opt("wyn_keep_binaries") else None,
-        run_ahead=not opt("wyn_no_run_ahead")
-        and _flag("PYTEST_WYN_RUN_AHEAD", env.get("PYTEST_WYN_RUN_AHEAD"), True)
-        and _flag("wyn_run_ahead", config.getini("wyn_run_ahead"), True),
+        run_ahead=_all_allow(config, "wyn_run_ahead"),
         update=_update_mode(_given(config, "wyn_update")),
         remote=_remote(config),
         c_cache=_flag("wyn_c_cache", _given(config, "wyn_c_cache"), True),
@@ -250,8 +271,7 @@ def _remote(config: pytest.Config) -> RemoteConfig | None:
             "read by everyone. Put them in PYTEST_WYN_REMOTE_CACHE_TOKEN, or the whole URL in PYTEST_WYN_REMOTE_CACHE"
         )
     url = with_lower_scheme(url)
-    trusted = list(config.getini("wyn_remote_cache_trusted_keys"))
-    trusted += env.get("PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS", "").splitlines()
+    trusted = _concatenated(config, "wyn_remote_cache_trusted_keys")
     key = env.get("PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY", "")
     return RemoteConfig(
         source=_source_of_remote(config, url),

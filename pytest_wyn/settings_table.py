@@ -5,12 +5,13 @@ setting's sources through it; the configuration table of docs/configuration.md
 is generated from it (``readme_table``; ``tests/e2e/test_newcomer.py`` checks the page
 holds exactly that).
 
-How a setting's sources combine: for most, the first that gives a value wins,
-in the order command line, environment, ini, default (``options._given``).
-Three combine instead: ``wyn_compile_args`` (the ini's arguments, then the
-command line's), ``wyn_remote_cache_trusted_keys`` (the ini's lines, then the
-environment's), and ``wyn_run_ahead`` (on unless any of the option, the
-environment or the ini turns it off). Credentials and the signing key come from
+How a setting's sources combine is each row's ``combine``: for most
+(``first``), the first that gives a value wins, in the order command line,
+environment, ini, default. Three combine instead: ``wyn_compile_args`` and
+``wyn_remote_cache_trusted_keys`` (``concatenate``: the ini's values, then the
+environment's, then the command line's), and ``wyn_run_ahead`` (``all_allow``:
+on unless any of the option, the environment or the ini turns it off).
+``options.py`` reads each row by its rule. Credentials and the signing key come from
 the environment only. The settings are read once per session, by the xdist
 controller (or the only process); workers take what it read.
 """
@@ -33,6 +34,10 @@ from .engine.settings import (
 )
 
 IniType = Literal["string", "args", "bool", "linelist"]
+# How a setting's sources combine (options.py reads each row by its rule, and refuses another reader):
+# first: the first source that gives a value, in the order command line, environment, ini, default;
+# concatenate: every source's values, the ini's first; all_allow: on unless any source turns it off.
+Combine = Literal["first", "concatenate", "all_allow"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Setting:
     # How the option and the variable are written in the README, where not as usual (`--opt=METAVAR`, `VAR`).
     option_note: str = ""
     env_note: str = ""
+    combine: Combine = "first"
 
     @property
     def dest(self) -> str:
@@ -88,7 +94,7 @@ SETTINGS: tuple[Setting, ...] = (
             default_shown="only for a command without `{output}`: where the binary appears"),
     Setting("wyn_compile_args", "args", [], "extra compiler arguments",
             "--wyn-compile-args", _opt("extra compiler arguments, e.g. '--release'", "ARGS"),
-            default_shown="none (e.g. `--release`)", option_note="`--wyn-compile-args='…'`"),
+            default_shown="none (e.g. `--release`)", option_note="`--wyn-compile-args='…'`", combine="concatenate"),
     Setting("wyn_timeout", "string", "", f"per-test run timeout in s (default {DEFAULT_TIMEOUT:g})",
             "--wyn-timeout", _opt(f"per-test run timeout (default {DEFAULT_TIMEOUT:g})", "SECONDS", type=float),
             "PYTEST_WYN_TIMEOUT", f"{DEFAULT_TIMEOUT:g} s per run"),
@@ -138,7 +144,7 @@ SETTINGS: tuple[Setting, ...] = (
             option_note="`--wyn-workers=N` (or `-n N` as usual)"),
     Setting("wyn_run_ahead", "string", "", "without workers, run upcoming files' binaries ahead (default true)",
             "--wyn-no-run-ahead", _switch("run every binary only when its test's turn comes (see wyn_run_ahead)"),
-            "PYTEST_WYN_RUN_AHEAD", "on", env_note="`PYTEST_WYN_RUN_AHEAD=0`"),
+            "PYTEST_WYN_RUN_AHEAD", "on", env_note="`PYTEST_WYN_RUN_AHEAD=0`", combine="all_allow"),
     # A plain switch that never takes the next argument (`--wyn-update tests/x.wyn` updates that file);
     # `--wyn-update=all` and `=expect` are spelled whole (add_to), so argparse finds them before splitting at '='.
     Setting("wyn_update", "string", "", "expect or all: as --wyn-update (normally unset)",
@@ -166,7 +172,7 @@ SETTINGS: tuple[Setting, ...] = (
             env="PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS",
             env_note="`PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS` (one per line, added to the ini's)",
             default_shown="none: nothing is read; `ssh-ed25519 AAAA… name` lines, `@revoked ssh-ed25519 AAAA…` "
-            "to revoke"),
+            "to revoke", combine="concatenate"),
     Setting("wyn_remote_cache_timeout", "string", "",
             f"seconds per shared-cache request (default {DEFAULT_REMOTE_TIMEOUT:g})",
             env="PYTEST_WYN_REMOTE_CACHE_TIMEOUT",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import signal
+import traceback
 
 from . import formats
 from .formats import Where, first_message, locate_diagnostic, locate_panic, strip_ansi
@@ -367,4 +368,45 @@ def _aborted_block(block: Block, tail: list[str], run: Completed, problem: str |
         where.line if where else block.line,
         where.path if where else None,
         details=details + cut_note(run),
+    )
+
+
+# -- verdicts about the session rather than the test: every file's tests get the same one
+
+
+def no_compiler(problem: str) -> Verdict:
+    """No compiler (or not the controller's): the first line says so, the rest is where we looked."""
+    lines = problem.splitlines() or [""]
+    return Verdict(False, f"pytest-wyn: {lines[0]}", details=lines[1:])
+
+
+def internal_error(exc: Exception) -> Verdict:
+    """A bug of ours: the test fails with its traceback, and the session goes on."""
+    trace = "".join(traceback.format_exception(exc)).rstrip("\n").splitlines()
+    return Verdict(
+        False,
+        f"internal error in pytest-wyn: {type(exc).__name__}: {exc}",
+        details=["a bug in pytest-wyn, not in your test; please report it with this traceback:", "", *trace],
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def interrupted(exc: BaseException, line: int) -> Verdict:
+    """The test's binary was stopped from outside (pytest-timeout, Ctrl-C): it and its children were killed."""
+    output = getattr(exc, "wyn_output", b"")
+    details = ["the test binary and its children were killed"]
+    if output:
+        lines = formats.strip_ansi(output.decode("utf-8", "replace")).splitlines()[-40:]
+        details += ["", "its output so far (the last 40 lines at most):", *(f"    {ln}" for ln in lines)]
+    return Verdict(False, f"interrupted: {_first_line(exc)}", line, details=details)
+
+
+def not_run_interrupted(exc: BaseException, test_name: str, line: int) -> Verdict:
+    """The other tests of a file whose binary was interrupted while ``test_name`` ran: they point at it."""
+    return Verdict(
+        False, f"not run: this file's test binary was interrupted while {test_name} ran ({_first_line(exc)})", line
     )

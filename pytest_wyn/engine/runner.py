@@ -13,7 +13,6 @@ import os
 import shutil
 import threading
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,16 +75,9 @@ class FileRun:
         except Cancelled:
             raise
         except NoCompilerFound as exc:
-            verdict = Verdict(False, f"pytest-wyn: {exc}".splitlines()[0], details=str(exc).splitlines()[1:])
-            outcome = FileOutcome(None, None, (verdict,) * self.spec.item_count, 0.0)
+            outcome = FileOutcome(None, None, (judge.no_compiler(str(exc)),) * self.spec.item_count, 0.0)
         except Exception as exc:  # a bug of ours: each item fails with it, and the session goes on
-            trace = "".join(traceback.format_exception(exc)).rstrip("\n").splitlines()
-            verdict = Verdict(
-                False,
-                f"internal error in pytest-wyn: {type(exc).__name__}: {exc}",
-                details=["a bug in pytest-wyn, not in your test; please report it with this traceback:", "", *trace],
-            )
-            outcome = FileOutcome(None, None, (verdict,) * self.spec.item_count, 0.0)
+            outcome = FileOutcome(None, None, (judge.internal_error(exc),) * self.spec.item_count, 0.0)
         finally:
             if in_flight is not None:
                 in_flight.finished(self.nodeid)

@@ -48,7 +48,7 @@ CASES = [
     ("not started", _done(None, launch_error="No such file or directory"), False, "failed", "could not be started"),
     ("not started: no processes left", _done(None, launch_error="Resource temporarily unavailable"), False, "host", ""),
     ("timed out", _done(None, timed_out=True), False, "failed", "did not finish within 9 s"),
-    ("killed by a signal", _done(None, signal=signal.SIGKILL), False, "host", "killed by SIGKILL"),
+    ("killed by a signal", _done(None, signal=signal.SIGTERM), False, "host", "killed by SIGTERM"),
     ("out of memory", _done(1, b"cc1: out of memory allocating 4096 bytes\n"), False, "host", "host resources ran out"),
     ("exit 1, nothing said", _done(1, b""), False, "host", "without any diagnostic"),
 ]
