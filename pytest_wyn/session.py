@@ -122,17 +122,22 @@ class _Loading:
     def done(self, runs_tests: bool) -> tuple[Engine, SessionReport]:
         builder = None
         if runs_tests and self.toolchain is not None and self.command is not None:
-            builder = Builder(
-                self.toolchain,
-                self.command,
-                self.rootdir,
-                self.store,
-                self.settings,
-                self.lock_dir,
-                self.remote,
-                self.remote_mark,
-                local_trust(self.settings.remote),
-            )
+            try:
+                builder = Builder(
+                    self.toolchain,
+                    self.command,
+                    self.rootdir,
+                    self.store,
+                    self.settings,
+                    self.lock_dir,
+                    self.remote,
+                    self.remote_mark,
+                    local_trust(self.settings.remote),
+                )
+            except OSError as exc:  # no private build folder (a full or read-only temporary folder)
+                self.missing_compiler = (
+                    f"cannot prepare this process's build folder: {exc.strerror or exc}; no Wyn test can be built"
+                )
         engine = Engine(
             self.settings,
             self.rootdir,

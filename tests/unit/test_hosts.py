@@ -100,3 +100,20 @@ def test_a_compiler_that_never_started_compiled_nothing(tmp_path: Path) -> None:
     result, _ = compiler.compile(source, "test_a.wyn", tmp_path / "out")
     assert not result.ok and "could not be started" in result.problem
     assert (compiler.compiled, compiler.not_started) == (0, 1)
+
+
+def test_a_build_folder_that_cannot_be_made_fails_the_wyn_tests_not_the_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_wyn import session
+
+    def no_room(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(session, "Builder", no_room)
+    loading = session._Loading(Settings.defaults(tmp_path), tmp_path, Toolchain("/w", "t", "v", "x"))
+    loading.command = CompileCommand.parse("", [], None)
+    engine, _ = loading.done(runs_tests=True)
+    assert engine.builder is None
+    with pytest.raises(session.NoCompilerFound, match="cannot prepare this process's build folder: No space left"):
+        engine.require_builder()
