@@ -8,7 +8,6 @@ rerun of an item runs the file again).
 from __future__ import annotations
 
 import os
-import shlex
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from .engine import formats, judge, update
 from .engine.report import source_excerpt
 from .engine.results import BuildResult, FileOutcome, Verdict
 from .engine.runner import FileRun, FileTools
+from .engine.sections import item_sections
 from .engine.spec import Block, Spec, SpecError, decode, parse, read_source
 from .engine.testfile import TestKind, file_stem, marks_of, planned_tests
 from .session import Engine, Loop
@@ -214,17 +214,10 @@ class WynItem(pytest.Item):
                 self.warn(WynWarning(warning))
         # A rerun reports afresh: drop what the previous attempt attached.
         self._report_sections = [r for r in self._report_sections if r[0] != "call"]
-        for title, text in outcome.sections:
+        compile_output = build is not None and not build.ok and not shown.compile_output
+        shown.compile_output = shown.compile_output or compile_output  # what a failure leaves out: once per file
+        for title, text in item_sections(outcome, self.index, self.config.option.verbose, compile_output):
             self.add_report_section("call", title, text)
-        if build is not None and build.command and self.config.option.verbose >= 2:
-            source = "from the cache" if build.cached else "compiled now"
-            self.add_report_section("call", "wyn build", f"{shlex.join(build.command)}\n({source})\n")
-        notes = formats.chatter(build.diagnostics) if build is not None and not build.ok else ""
-        if notes and not shown.compile_output:
-            shown.compile_output = True  # what the failure leaves out (progress, closing notes): once
-            self.add_report_section("call", "wyn compile output", notes)
-        if self.index < len(outcome.outputs) and outcome.outputs[self.index]:
-            self.add_report_section("call", "stdout", outcome.outputs[self.index])
         verdict = outcome.verdicts[self.index]
         self.wyn_update = ""  # read by the report hook
         mode = self.parent.engine.settings.update

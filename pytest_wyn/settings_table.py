@@ -7,13 +7,17 @@ holds exactly that).
 
 How a setting's sources combine is each row's ``combine``: for most
 (``first``), the first that gives a value wins, in the order command line,
-environment, ini, default. Three combine instead: ``wyn_compile_args`` and
+environment, ini, default. Four combine instead: ``wyn_compile_args`` and
 ``wyn_remote_cache_trusted_keys`` (``concatenate``: the ini's values, then the
-environment's, then the command line's), and ``wyn_run_ahead`` (``all_allow``:
-on unless any of the option, the environment or the ini turns it off).
-``options.py`` reads each row by its rule. Credentials and the signing key come from
-the environment only. The settings are read once per session, by the xdist
-controller (or the only process); workers take what it read.
+environment's, then the command line's), ``wyn_run_ahead`` (``all_allow``:
+on unless any of the option, the environment or the ini turns it off), and
+``wyn_compiler`` (``apart``: each source kept, as the toolchain searches them
+in order and says which it used). What the sources gave then goes through the
+row's ``parse`` (``setting_values.py``), which makes the value or names the
+setting in a usage error. ``options.py`` reads every row this way, and only
+this way. Credentials and the signing key come from the environment only.
+The settings are read once per session, by the xdist controller (or the only
+process); workers take what it read.
 """
 
 from __future__ import annotations
@@ -22,22 +26,26 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from . import setting_values as V
 from .engine.remote.config import DEFAULT_REMOTE_TIMEOUT
 from .engine.settings import (
     DEFAULT_CACHE_SIZE,
     DEFAULT_COMPILE_TIMEOUT,
     DEFAULT_FILES,
     DEFAULT_MEMORY_LIMIT,
+    DEFAULT_OUTPUT_LIMIT,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     DEFAULT_WORKERS,
+    default_compile_jobs,
 )
 
 IniType = Literal["string", "args", "bool", "linelist"]
-# How a setting's sources combine (options.py reads each row by its rule, and refuses another reader):
+# How a setting's sources combine (options.sources reads each row by its rule):
 # first: the first source that gives a value, in the order command line, environment, ini, default;
-# concatenate: every source's values, the ini's first; all_allow: on unless any source turns it off.
-Combine = Literal["first", "concatenate", "all_allow"]
+# concatenate: every source's values, the ini's first; all_allow: on unless any source turns it off;
+# apart: each source's value kept (option, environment, ini).
+Combine = Literal["first", "concatenate", "all_allow", "apart"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,12 @@ class Setting:
     option_note: str = ""
     env_note: str = ""
     combine: Combine = "first"
+    parse: V.Parser = V.text  # what the sources gave (by ``combine``) -> the value (setting_values.py)
+
+    @property
+    def name(self) -> str:
+        """How messages name it: the ini name, else the environment variable, else the option."""
+        return self.ini or self.env or self.option
 
     @property
     def dest(self) -> str:
@@ -81,70 +95,79 @@ def _switch(help: str, **kwargs: Any) -> dict[str, Any]:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("wyn", "string", "", "collect .wyn test files (as --wyn): 1/0, true/false, yes/no, on/off",
-            "--wyn", _switch("collect and run .wyn test files"), default_shown="off"),
+            "--wyn", _switch("collect and run .wyn test files"), default_shown="off", parse=V.flag(False)),
     Setting("wyn_files", "args", DEFAULT_FILES, "glob patterns of Wyn test files",
             "--wyn-files", _opt("Wyn test file name patterns, space-separated (wyn_files)", "PATTERNS"),
-            default_shown="`test_*.wyn *_test.wyn`", option_note="`--wyn-files='PATTERNS'`"),
+            default_shown="`test_*.wyn *_test.wyn`", option_note="`--wyn-files='PATTERNS'`", parse=V.words),
     Setting("wyn_compiler", "string", "", "path of the Wyn compiler",
             "--wyn-compiler", _opt("the Wyn compiler (default: ini wyn_compiler, $WYN, ./wyn, wyn on PATH)", "PATH"),
-            "WYN", "then `./wyn` in the rootdir, then `wyn` on PATH"),
+            "WYN", "then `./wyn` in the rootdir, then `wyn` on PATH", combine="apart", parse=V.apart),
     Setting("wyn_compile_command", "string", "", "compile command with {compiler} {args} {source} {output}",
-            default_shown="`{compiler} build {args} {source} -o {output}`"),
+            default_shown="`{compiler} build {args} {source} -o {output}`", parse=V.text),
     Setting("wyn_compile_output", "string", "", "where the binary appears when the command has no {output}",
-            default_shown="only for a command without `{output}`: where the binary appears"),
+            default_shown="only for a command without `{output}`: where the binary appears", parse=V.text_or_none),
     Setting("wyn_compile_args", "args", [], "extra compiler arguments",
             "--wyn-compile-args", _opt("extra compiler arguments, e.g. '--release'", "ARGS"),
-            default_shown="none (e.g. `--release`)", option_note="`--wyn-compile-args='…'`", combine="concatenate"),
+            default_shown="none (e.g. `--release`)", option_note="`--wyn-compile-args='…'`", combine="concatenate",
+            parse=V.args),
     Setting("wyn_timeout", "string", "", f"per-test run timeout in s (default {DEFAULT_TIMEOUT:g})",
             "--wyn-timeout", _opt(f"per-test run timeout (default {DEFAULT_TIMEOUT:g})", "SECONDS", type=float),
-            "PYTEST_WYN_TIMEOUT", f"{DEFAULT_TIMEOUT:g} s per run"),
+            "PYTEST_WYN_TIMEOUT", f"{DEFAULT_TIMEOUT:g} s per run", parse=V.number(DEFAULT_TIMEOUT)),
     Setting("wyn_compile_timeout", "string", "",
             f"per-file compile timeout in s (default {DEFAULT_COMPILE_TIMEOUT:g})", "--wyn-compile-timeout",
             _opt(f"per-file compile timeout (default {DEFAULT_COMPILE_TIMEOUT:g})", "SECONDS", type=float),
-            "PYTEST_WYN_COMPILE_TIMEOUT", f"{DEFAULT_COMPILE_TIMEOUT:g} s per compile"),
+            "PYTEST_WYN_COMPILE_TIMEOUT", f"{DEFAULT_COMPILE_TIMEOUT:g} s per compile",
+            parse=V.number(DEFAULT_COMPILE_TIMEOUT)),
     Setting("wyn_compile_retries", "string", "",
             f"retries of host-resource build failures (default {DEFAULT_RETRIES})",
-            default_shown=f"{DEFAULT_RETRIES} (host-resource failures only)"),
+            default_shown=f"{DEFAULT_RETRIES} (host-resource failures only)",
+            parse=V.whole(DEFAULT_RETRIES, 0, 100, low_included=True)),
     Setting("wyn_compile_jobs", "string", "", "compiles at once (default: CPUs)",
             "--wyn-compile-jobs", _opt("compiles at once on this machine (default: CPUs)", "N"),
-            "PYTEST_WYN_COMPILE_JOBS", "one compile per CPU pytest may use"),
+            "PYTEST_WYN_COMPILE_JOBS", "one compile per CPU pytest may use",
+            parse=V.whole(default_compile_jobs, 0, 1024)),
     Setting("wyn_memory_limit", "string", "",
             f"address space per test binary, or none (default {DEFAULT_MEMORY_LIMIT})", "--wyn-memory-limit",
             _opt(f"address-space limit of each test binary, or 'none' (default {DEFAULT_MEMORY_LIMIT})", "SIZE"),
-            "PYTEST_WYN_MEMORY_LIMIT", f"{DEFAULT_MEMORY_LIMIT} of address space per test binary; `none` for no limit"),
+            "PYTEST_WYN_MEMORY_LIMIT", f"{DEFAULT_MEMORY_LIMIT} of address space per test binary; `none` for no limit",
+            parse=V.memory_limit(DEFAULT_MEMORY_LIMIT)),
     Setting("wyn_max_output", "string", "", "bytes of output kept per run (head + tail)",
             "--wyn-max-output", _opt("output kept per run, head + tail (default 4MiB)", "SIZE"),
-            "PYTEST_WYN_MAX_OUTPUT", "4MiB kept per run (head + tail)"),
+            "PYTEST_WYN_MAX_OUTPUT", "4MiB kept per run (head + tail)",
+            parse=V.size(str(DEFAULT_OUTPUT_LIMIT), at_least=1024)),
     Setting("wyn_cache_dir", "string", "", "compile cache directory",
             "--wyn-cache-dir", _opt("compile cache directory (default: the user cache dir)", "DIR"),
-            "PYTEST_WYN_CACHE_DIR", "the platformdirs user cache directory"),
+            "PYTEST_WYN_CACHE_DIR", "the platformdirs user cache directory", parse=V.folder_or_user_cache),
     Setting("wyn_cache_max_size", "string", "", f"cache size cap (default {DEFAULT_CACHE_SIZE})",
-            env="PYTEST_WYN_CACHE_MAX_SIZE", default_shown=DEFAULT_CACHE_SIZE),
+            env="PYTEST_WYN_CACHE_MAX_SIZE", default_shown=DEFAULT_CACHE_SIZE, parse=V.size(DEFAULT_CACHE_SIZE)),
     Setting("wyn_c_cache", "string", "", "the second cache level, generated C -> binary (default on)",
             env="PYTEST_WYN_C_CACHE", default_shown="on, with the compile cache: a compile whose generated C "
-            "was compiled before reuses that binary ([the compiler developer's loop](compiler-loop.md))"),
+            "was compiled before reuses that binary ([the compiler developer's loop](compiler-loop.md))",
+            parse=V.flag(True)),
     Setting(env="PYTEST_WYN_C_CACHE_DIR",
-            default_shown="`c/` in the compile cache directory: where the second level keeps its entries"),
+            default_shown="`c/` in the compile cache directory: where the second level keeps its entries",
+            parse=V.folder_or_none),
     Setting("wyn_known_failures", "linelist", [], "known-failure lists: lines `<filename> <fail|hang|flaky>`",
             default_shown="none; files (from the rootdir) of `<filename> <kind>` lines (kind: fail, hang or "
             "flaky), as Wyn's `tests/stdlib/known_failures.txt`: a listed test is an expected failure "
-            "(`xfail`, not strict)"),
+            "(`xfail`, not strict)", parse=V.known_failures),
     Setting(option="--wyn-no-cache", option_args=_switch("neither read nor write the compile cache"),
-            env="PYTEST_WYN_NO_CACHE", env_note="`PYTEST_WYN_NO_CACHE=1`"),
-    Setting(option="--wyn-cache-clear", option_args=_switch("empty the compile cache first")),
+            env="PYTEST_WYN_NO_CACHE", env_note="`PYTEST_WYN_NO_CACHE=1`", parse=V.flag(False)),
+    Setting(option="--wyn-cache-clear", option_args=_switch("empty the compile cache first"), parse=V.flag(False)),
     Setting(option="--wyn-keep-binaries",
             option_args=_switch("keep each test binary in .pytest_cache/d/wyn-binaries and say how to run it again"),
             default_shown="off; with it, each test binary is kept in `.pytest_cache/d/wyn-binaries/` and its "
-            "report says how to run it again by hand (`-vv` also shows each file's compile command)"),
+            "report says how to run it again by hand (`-vv` also shows each file's compile command)",
+            parse=V.kept_binaries),
     Setting("wyn_workers", "string", "",
             f"most xdist workers started by default: N or auto (default {DEFAULT_WORKERS})", "--wyn-workers",
             _opt(f"most xdist workers started by default: N or auto (default {DEFAULT_WORKERS})", "N"),
             "PYTEST_WYN_WORKERS",
             f"at most {DEFAULT_WORKERS}, as many as pay for themselves; `auto` lets xdist count the CPUs",
-            option_note="`--wyn-workers=N` (or `-n N` as usual)"),
+            option_note="`--wyn-workers=N` (or `-n N` as usual)", parse=V.workers),
     Setting("wyn_run_ahead", "string", "", "without workers, run upcoming files' binaries ahead (default true)",
             "--wyn-no-run-ahead", _switch("run every binary only when its test's turn comes (see wyn_run_ahead)"),
-            "PYTEST_WYN_RUN_AHEAD", "on", env_note="`PYTEST_WYN_RUN_AHEAD=0`", combine="all_allow"),
+            "PYTEST_WYN_RUN_AHEAD", "on", env_note="`PYTEST_WYN_RUN_AHEAD=0`", combine="all_allow", parse=V.all_allow),
     # A plain switch that never takes the next argument (`--wyn-update tests/x.wyn` updates that file);
     # `--wyn-update=all` and `=expect` are spelled whole (add_to), so argparse finds them before splitting at '='.
     Setting("wyn_update", "string", "", "expect or all: as --wyn-update (normally unset)",
@@ -153,35 +176,37 @@ SETTINGS: tuple[Setting, ...] = (
              "help": "rewrite failing EXPECT lines from the actual output; --wyn-update=all also pins passing "
              "program tests' output"},
             "PYTEST_WYN_UPDATE", "off", option_note="`--wyn-update`, `--wyn-update=all`",
-            env_note="`PYTEST_WYN_UPDATE` (`expect` or `all`)"),
+            env_note="`PYTEST_WYN_UPDATE` (`expect` or `all`)", parse=V.update_mode),
     Setting("wyn_remote_cache", "string", "", "shared cache URL, http(s):// or redis:// (no credentials here)",
             "--wyn-remote-cache",
             _opt("shared cache: http(s)://… or redis://… (wyn_remote_cache; docs/remote-cache.md)", "URL"),
             "PYTEST_WYN_REMOTE_CACHE",
             "none; `http(s)://…` or `redis://…` ([the shared cache](remote-cache.md)); "
-            "credentials never in the ini file"),
+            "credentials never in the ini file", parse=V.remote_url),
     Setting(option="--wyn-no-remote-cache", option_args=_switch("neither read nor write the shared cache"),
-            env="PYTEST_WYN_NO_REMOTE_CACHE", env_note="`PYTEST_WYN_NO_REMOTE_CACHE=1`"),
+            env="PYTEST_WYN_NO_REMOTE_CACHE", env_note="`PYTEST_WYN_NO_REMOTE_CACHE=1`", parse=V.flag(False)),
     Setting("wyn_remote_cache_write", "string", "", "upload to the shared cache (also needs a signing key)",
             env="PYTEST_WYN_REMOTE_CACHE_WRITE", env_note="`PYTEST_WYN_REMOTE_CACHE_WRITE=1`",
-            default_shown="off; writing also needs `PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY`"),
+            default_shown="off; writing also needs `PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY`", parse=V.flag(False)),
     Setting(env="PYTEST_WYN_REMOTE_CACHE_SIGNING_KEY",
             default_shown="none; the path of the `ssh-ed25519` private key file of a job that may write "
-            "(environment only)"),
+            "(environment only)", parse=V.path_or_none),
     Setting("wyn_remote_cache_trusted_keys", "linelist", [], "ssh-ed25519 public key lines whose entries are accepted",
             env="PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS",
             env_note="`PYTEST_WYN_REMOTE_CACHE_TRUSTED_KEYS` (one per line, added to the ini's)",
             default_shown="none: nothing is read; `ssh-ed25519 AAAA… name` lines, `@revoked ssh-ed25519 AAAA…` "
-            "to revoke", combine="concatenate"),
+            "to revoke", combine="concatenate", parse=V.lines),
     Setting("wyn_remote_cache_timeout", "string", "",
             f"seconds per shared-cache request (default {DEFAULT_REMOTE_TIMEOUT:g})",
             env="PYTEST_WYN_REMOTE_CACHE_TIMEOUT",
-            default_shown=f"{DEFAULT_REMOTE_TIMEOUT:g} s per request (connecting: 1 s)"),
+            default_shown=f"{DEFAULT_REMOTE_TIMEOUT:g} s per request (connecting: 1 s)",
+            parse=V.number(DEFAULT_REMOTE_TIMEOUT, high=600)),
     Setting(env="PYTEST_WYN_REMOTE_CACHE_TOKEN",
-            default_shown="none; a bearer token sent to the server (or `user:password@` in the environment's URL)"),
+            default_shown="none; a bearer token sent to the server (or `user:password@` in the environment's URL)",
+            parse=V.text),
 )
 
-BY_NAME = {s.ini or s.option or s.env: s for s in SETTINGS}
+BY_NAME = {s.name: s for s in SETTINGS}
 HIDDEN_UPDATE_MODES = ("all", "expect")  # `--wyn-update=all`, `--wyn-update=expect`: whole option strings
 
 

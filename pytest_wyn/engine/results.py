@@ -48,7 +48,8 @@ class FileOutcome:
     run: Completed | None
     verdicts: tuple[Verdict, ...]
     timeout: float
-    sections: tuple[tuple[str, str], ...] = ()  # shown with every item of the file
     outputs: tuple[str, ...] = ()  # per item: what its run printed, its "stdout"
     seconds: float = 0.0  # what building, running and judging took
     ahead: bool = False  # computed by run-ahead, before its first item asked
+    kept_binary: str = ""  # --wyn-keep-binaries: where the binary was kept and how to run it (or why not)
+    waited_before_rerun: float | None = None  # run-ahead ran it again, alone, after its first run starved this long

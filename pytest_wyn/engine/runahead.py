@@ -128,13 +128,7 @@ class RunAhead:
         waited = outcome.run.waited_seconds
         if waited < STARVED_FRACTION * outcome.timeout:
             return outcome
-        again = self._alone(file)
-        note = (
-            "wyn run-ahead",
-            f"The first run timed out after waiting {waited:.2f} s for a CPU while other files ran "
-            "alongside; this is a second run, alone.\n",
-        )
-        return dataclasses.replace(again, sections=(*again.sections, note))
+        return dataclasses.replace(self._alone(file), waited_before_rerun=waited)
 
     def _take(self, file: FileRun) -> FileOutcome:
         with self.lock:

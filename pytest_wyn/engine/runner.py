@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import formats, judge, update
+from . import judge, update
 from .build import Builder
 from .inflight import InFlight
 from .process import MEMORY_LIMIT_WORKS, Cancelled, Completed, Limits, child_env, run_bounded
@@ -111,22 +111,17 @@ class FileRun:
         timeout = spec.timeout or session.settings.timeout
         builder = session.require_builder()
         build = builder.build(self.path, cancel)
-        sections: list[tuple[str, str]] = []
-        if build.ok and formats.without_progress(build.diagnostics).strip():
-            # Warnings only: a failed build's diagnostics are in the failure report itself,
-            # and the progress lines (with a temporary output path) say nothing.
-            sections.append(("wyn compile", formats.without_progress(build.diagnostics)))
         count = spec.item_count
         if spec.expect_errors:
             verdict = judge.judge_expect_error(spec, build)
             if session.settings.update is not None and not verdict.passed:
                 why = "it never writes EXPECT_ERROR fragments; pick one from the diagnostics"
                 verdict = _with_note(verdict, f"not updated by --wyn-update: {why}")
-            return FileOutcome(build, None, (verdict,), timeout, tuple(sections))
+            return FileOutcome(build, None, (verdict,), timeout)
         if not build.ok or build.binary is None:
-            return FileOutcome(build, None, (judge.compile_failure(build),) * count, timeout, tuple(sections))
-        if session.settings.keep_binaries is not None:
-            sections.append(("wyn binary", self._keep(build.binary, session.settings.keep_binaries)))
+            return FileOutcome(build, None, (judge.compile_failure(build),) * count, timeout)
+        keep = session.settings.keep_binaries
+        kept = self._keep(build.binary, keep) if keep is not None else ""
         with run_gate or contextlib.nullcontext():
             run = run_bounded(
                 [str(build.binary)],
@@ -150,7 +145,7 @@ class FileRun:
         else:
             verdicts = [judge.judge_program(spec, run, timeout)]
             outputs = [_run_text(run)]
-        return FileOutcome(build, run, tuple(verdicts), timeout, tuple(sections), tuple(outputs))
+        return FileOutcome(build, run, tuple(verdicts), timeout, tuple(outputs), kept_binary=kept)
 
     def _keep(self, binary: Path, keep: Path) -> str:
         """--wyn-keep-binaries: a copy that outlives the session, and how to run it again by hand."""
