@@ -18,19 +18,28 @@ import pytest
 
 from . import WynWarning
 from .compat import terminal_status
-from .engine.build import BuildStats
-from .engine.deps import module_deps, others_can_write
-from .engine.hostpaths import wyn_path
-from .engine.inflight import InFlight
-from .engine.process import MEMORY_LIMIT_WORKS
-from .engine.record import save_worker_startup
-from .engine.remote.tier import RemoteStats
-from .engine.runahead import RunAhead
-from .engine.runner import FileRun
-from .engine.settings import Settings
-from .engine.testfile import is_snapshot_test, is_test_file, is_wyn_file
+from .engine import (
+    MEMORY_LIMIT_WORKS,
+    BuildStats,
+    Engine,
+    FileRun,
+    InFlight,
+    Loop,
+    RemoteStats,
+    RunAhead,
+    SessionReport,
+    Settings,
+    finish,
+    is_snapshot_test,
+    is_test_file,
+    is_wyn_file,
+    module_deps,
+    others_can_write,
+    payload,
+    save_worker_startup,
+    wyn_path,
+)
 from .items import WynFile, WynItem, may_skip
-from .session import Engine, Loop, SessionReport, finish, payload
 from .snapshots import WynSnapshotFile, WynSnapshotItem
 from .waiting import WaitingLine
 from .workers.forecast import expected_wyn_files

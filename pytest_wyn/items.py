@@ -17,14 +17,31 @@ import pytest
 
 from . import WynWarning
 from .compat import TerminalRepr, failure_repr, pytest_timeout_seconds, setup_repr_method
-from .engine import formats, judge, update
-from .engine.report import source_excerpt
-from .engine.results import BuildResult, FileOutcome, Verdict
-from .engine.runner import FileRun, FileTools
-from .engine.sections import item_sections
-from .engine.spec import Block, Spec, SpecError, decode, parse, read_source
-from .engine.testfile import TestKind, file_stem, marks_of, planned_tests
-from .session import Engine, Loop
+from .engine import (
+    Block,
+    BuildResult,
+    Engine,
+    FileOutcome,
+    FileRun,
+    FileTools,
+    Loop,
+    Spec,
+    SpecError,
+    TestKind,
+    Verdict,
+    decode,
+    file_stem,
+    interrupted_verdict,
+    item_sections,
+    marks_of,
+    not_run_verdict,
+    parse,
+    planned_tests,
+    read_source,
+    sha256_bytes,
+    shows_source,
+    source_excerpt,
+)
 
 RICH_REPORTER = "rich-terminal-reporter"  # pytest-rich's reporter, registered only when it is on
 
@@ -72,7 +89,7 @@ class WynFile(pytest.File):
             data = read_source(self.path)
             text = decode(data)
             self.spec = parse(text)
-            self.source_digest = update.digest(data)  # what --wyn-update may overwrite, and only that
+            self.source_digest = sha256_bytes(data)  # what --wyn-update may overwrite, and only that
         except SpecError as exc:
             # One erroring item, not a collection error: pytest would stop the whole session for that.
             yield WynInvalidFile.from_parent(self, name=name, problem=f"cannot collect: {exc.message}", line=exc.line)
@@ -161,7 +178,7 @@ class WynFile(pytest.File):
             # Interrupted from outside (pytest-timeout, Ctrl-C): the process group is already
             # killed. The interrupted item reports the interruption itself; the file's other
             # items say they did not run, and point at it.
-            verdict = judge.not_run_interrupted(exc, item.name, item.line)
+            verdict = not_run_verdict(exc, item.name, item.line)
             self._outcome = FileOutcome(None, None, (verdict,) * count, 0.0)
             self._shown = Shown()
             self._consumed = {item.index}
@@ -240,7 +257,7 @@ class WynItem(pytest.Item):
             return self._repr(excinfo.value.verdict)
         if isinstance(excinfo.value, pytest.fail.Exception):
             # pytest.fail from outside while the binary ran (pytest-timeout): the Wyn test, not our frames.
-            return self._repr(judge.interrupted(excinfo.value, self.line))
+            return self._repr(interrupted_verdict(excinfo.value, self.line))
         return super().repr_failure(excinfo, style)
 
     def _repr_failure_py(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> TerminalRepr:
@@ -275,7 +292,7 @@ class WynItem(pytest.Item):
             if verdict.details:
                 lines.append("")
                 lines += verdict.details
-            quoted = compile_failed and build is not None and formats.shows_source(build.diagnostics, verdict.line)
+            quoted = compile_failed and build is not None and shows_source(build.diagnostics, verdict.line)
             excerpt = [] if quoted else self._excerpt(verdict)  # the toolchain's own excerpt is enough
             if excerpt:
                 lines.append("")

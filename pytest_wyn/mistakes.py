@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from .engine.settings import DEFAULT_FILES
+from .engine import DEFAULT_FILES
 from .settings_table import SETTINGS
 
 # Our options that take a value (a `store` action), as settings_table.add_to declares them.
@@ -38,7 +38,7 @@ def spaced_value_option(args: Sequence[str], cwd: Path) -> tuple[str, str] | Non
 
 def wyn_file_hint(args: Iterable[str], cwd: Path, patterns: Sequence[str], skip_dirs: Sequence[str]) -> str | None:
     """A Wyn test file this (plugin-less) session could have run: named, or found in a short scan."""
-    from .engine.testfile import is_test_file, is_wyn_file  # only when a session found nothing to run
+    from .engine import is_test_file, is_wyn_file  # only when a session found nothing to run
 
     roots: list[Path] = []
     for arg in args:

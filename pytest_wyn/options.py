@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 
 from . import settings_table
-from .engine.remote.config import RemoteConfig, redact, with_lower_scheme
-from .engine.settings import SettingError, Settings
+from .engine import RemoteConfig, SettingError, Settings, redact, with_lower_scheme
 
 
 def add_options(parser: pytest.Parser) -> None:

@@ -23,7 +23,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_cmdline_main(config: pytest.Config) -> Any:
     if options.is_enabled(config):
-        from .session import PRELOADED
+        from .startup import PRELOADED
         from .workers import parallel
         from .workers.forecast import forecast
 
@@ -54,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(mistakes.OffHint(), "wyn-off-hint")
         return
     from .hooks import UpdateLog, WynPlugin, XdistController
-    from .session import PRELOADED, start
+    from .startup import PRELOADED, start
     from .workers import hosts, parallel
     from .workers.forecast import forecast
 

@@ -13,20 +13,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from .engine.knownfail import read_lists
-from .engine.remote.config import SCHEMES, redact, scheme_of, with_lower_scheme
-from .engine.settings import (
+from .engine import (
     BOOL_ACCEPTED,
     BOOL_WORDS,
     DEFAULT_FILES,
     DEFAULT_WORKERS,
     MAX_SECONDS,
+    SCHEMES,
     SettingError,
     UpdateMode,
     parse_bool,
     parse_number,
     parse_size,
+    read_lists,
+    redact,
+    scheme_of,
     user_cache_root,
+    with_lower_scheme,
 )
 
 Parser = Callable[[str, Any, Path], Any]

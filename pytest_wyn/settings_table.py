@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import setting_values as V
-from .engine.remote.config import DEFAULT_REMOTE_TIMEOUT
-from .engine.settings import (
+from .engine import (
     DEFAULT_CACHE_SIZE,
     DEFAULT_COMPILE_TIMEOUT,
     DEFAULT_FILES,
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_OUTPUT_LIMIT,
+    DEFAULT_REMOTE_TIMEOUT,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     DEFAULT_WORKERS,

@@ -15,12 +15,18 @@ from typing import Any
 import pytest
 
 from .compat import TerminalRepr
-from .engine import golden, update
-from .engine.clevel import generate_only_env
-from .engine.testfile import file_stem, snapshot_of
-from .engine.toolchain import NoCompilerFound
+from .engine import (
+    Engine,
+    NoCompilerFound,
+    UpdateRefused,
+    compare_golden,
+    file_stem,
+    sha256_bytes,
+    snapshot_of,
+    writable_target,
+    write_in_place,
+)
 from .items import may_skip
-from .session import Engine
 
 
 class SnapshotDiffers(AssertionError):
@@ -68,26 +74,18 @@ class WynSnapshotItem(pytest.Item):
         except NoCompilerFound as exc:
             raise SnapshotDiffers(str(exc).splitlines()[0], str(exc).splitlines()[1:], None) from None
         settings = engine.settings
-        made = golden.generate(
-            builder.compiler.toolchain,
-            builder.compiler.command,
-            self.config.rootpath,
-            self.path,
-            generate_only_env(builder.front),
-            settings.compile_timeout,
-            settings.max_output,
-        )
+        made = builder.generate_c(self.path)
         if made.c is None:
             raise SnapshotDiffers(made.problem, [f"    {ln}" for ln in made.diagnostics.splitlines()], None)
         old = snapshot.read_bytes()
-        result = golden.compare(made.c, old, shown)
+        result = compare_golden(made.c, old, shown)
         if result.same:
             return
         if settings.update is not None and not may_skip(self) and self.get_closest_marker("xfail") is None:
             try:
-                target = update.writable_target(snapshot)
-                update.write_in_place(target, made.c, update.digest(old))
-            except (update.Refused, OSError) as exc:
+                target = writable_target(snapshot)
+                write_in_place(target, made.c, sha256_bytes(old))
+            except (UpdateRefused, OSError) as exc:
                 why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 message = f"the generated C differs from {shown} at line {result.first_line}"
                 raise SnapshotDiffers(

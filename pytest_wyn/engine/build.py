@@ -14,9 +14,10 @@ from pathlib import Path
 
 from .cache import CorruptEntry, Entry, EntryMeta, Store, UnsafeEntry, copy_verified
 from .cfront import CStepServer, open_server
-from .clevel import c_level_env, write_front
+from .clevel import c_level_env, generate_only_env, write_front
 from .compiling import Attempt, Compiler
 from .digest import sha256_bytes
+from .golden import Generated, generate
 from .hostpaths import compile_arg, executable_name
 from .key import KeyInputs, compute_key, keyed
 from .remote.signing import TrustedKeys
@@ -126,6 +127,19 @@ class Builder:
             if self.c_server.remote is not None:
                 self.c_server.remote.close()  # its uploads flushed, as the first level's
         shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def generate_c(self, source: Path) -> Generated:
+        """The C this toolchain generates for ``source``, normalized (a golden-C test); the C step skipped."""
+        compiler = self.compiler
+        return generate(
+            compiler.toolchain,
+            compiler.command,
+            self.rootdir,
+            source,
+            generate_only_env(self.front),
+            compiler.compile_timeout,
+            compiler.output_limit,
+        )
 
     def source_arg(self, source: Path) -> str:
         """The path string passed to the compiler (hostpaths.compile_arg: the forecast's keys use it too)."""

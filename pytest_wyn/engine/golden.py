@@ -80,7 +80,7 @@ class Comparison:
     diff: tuple[str, ...] = ()  # a unified diff, bounded (MAX_DIFF_LINES)
 
 
-def compare(generated: bytes, snapshot: bytes, shown_as: str) -> Comparison:
+def compare_golden(generated: bytes, snapshot: bytes, shown_as: str) -> Comparison:
     """Byte for byte, the snapshot's CRs dropped as the script does; a bounded unified diff when they differ."""
     wanted = _without_trailing_crs(snapshot)
     if generated == wanted:

@@ -395,7 +395,7 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def interrupted(exc: BaseException, line: int) -> Verdict:
+def interrupted_verdict(exc: BaseException, line: int) -> Verdict:
     """The test's binary was stopped from outside (pytest-timeout, Ctrl-C): it and its children were killed."""
     output = getattr(exc, "wyn_output", b"")
     details = ["the test binary and its children were killed"]
@@ -405,7 +405,7 @@ def interrupted(exc: BaseException, line: int) -> Verdict:
     return Verdict(False, f"interrupted: {_first_line(exc)}", line, details=details)
 
 
-def not_run_interrupted(exc: BaseException, test_name: str, line: int) -> Verdict:
+def not_run_verdict(exc: BaseException, test_name: str, line: int) -> Verdict:
     """The other tests of a file whose binary was interrupted while ``test_name`` ran: they point at it."""
     return Verdict(
         False, f"not run: this file's test binary was interrupted while {test_name} ran ({_first_line(exc)})", line

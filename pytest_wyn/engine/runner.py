@@ -192,13 +192,13 @@ class FileRun:
             update.check_removals(spec, values, mode)
             exit_status = None if spec.is_block_file else run.returncode
             if build.source_digest != self.source_digest:
-                raise update.Refused("the file changed between collection and compiling; run again")
+                raise update.UpdateRefused("the file changed between collection and compiling; run again")
             target = update.writable_target(self.path)
             old_text = target.read_bytes().decode("utf-8")
             new_text, written = update.rewrite(old_text, spec, values, exit_status)
             change = update.Update(self.path, old_text, new_text, written)
             update.write_in_place(target, new_text, self.source_digest)
-        except (update.Refused, OSError, UnicodeDecodeError) as exc:
+        except (update.UpdateRefused, OSError, UnicodeDecodeError) as exc:
             return _with_note(verdict, f"not updated by --wyn-update: {exc}"), ""
         shown = os.path.relpath(self.path, self.state.rootdir)
         return Verdict(True, output=verdict.output), change.diff(shown)

@@ -30,7 +30,7 @@ _EXPECT_AT = re.compile(r"//[ \t]*EXPECT:[ ]?")
 _EXIT_AT = re.compile(r"(//[ \t]*EXPECT_EXIT:[ ]?)(\S*)")
 
 
-class Refused(TestError):
+class UpdateRefused(TestError):
     """Why a run's output cannot become EXPECT lines (the test then fails as without --wyn-update)."""
 
 
@@ -48,34 +48,34 @@ class Update:
 
 
 def blessable_lines(run: Completed, spec: Spec) -> list[str]:
-    """The run's output as EXPECT values, or Refused saying why it cannot be.
+    """The run's output as EXPECT values, or UpdateRefused saying why it cannot be.
 
     A run that crashed, panicked or failed is never pinned: its output is the
     failure, not the program's answer (an exit status other than 0 is pinned
     only for a file that says which one it expects, with EXPECT_EXIT).
     """
     if run.launch_error:
-        raise Refused("the test binary could not be started")
+        raise UpdateRefused("the test binary could not be started")
     if run.timed_out:
-        raise Refused("the run timed out")
+        raise UpdateRefused("the run timed out")
     if run.signal is not None:
-        raise Refused(f"the test binary was killed by {run.signal_name}")
+        raise UpdateRefused(f"the test binary was killed by {run.signal_name}")
     if run.cut_bytes:
-        raise Refused("the output was over the limit and cut (wyn_max_output)")
+        raise UpdateRefused("the output was over the limit and cut (wyn_max_output)")
     try:
         text = run.output.decode("utf-8")
     except UnicodeDecodeError:
-        raise Refused("the output is not valid UTF-8") from None
+        raise UpdateRefused("the output is not valid UTF-8") from None
     text = strip_ansi(text)
     panic = locate_panic(text)
     if panic is not None:
-        raise Refused(f"the program panicked ({panic.message}); fix it, then update")
+        raise UpdateRefused(f"the program panicked ({panic.message}); fix it, then update")
     crash = crash_name(run.returncode, text)
     if crash is not None:
-        raise Refused(f"the test binary crashed ({crash})")
+        raise UpdateRefused(f"the test binary crashed ({crash})")
     # In a block file, exit 1 says a block failed: the blocks' own items report that.
     if run.returncode != 0 and spec.expect_exit is None and not spec.is_block_file:
-        raise Refused(
+        raise UpdateRefused(
             f"the program exited {run.returncode}; a failing run is not pinned (add // EXPECT_EXIT: "
             f"{run.returncode} if that status is what it should do)"
         )
@@ -83,9 +83,9 @@ def blessable_lines(run: Completed, spec: Spec) -> list[str]:
     for number, line in enumerate(lines, 1):
         bad = _CONTROL.search(line.replace("\t", " "))
         if bad is not None:
-            raise Refused(f"output line {number} holds {bad.group()!r}, which a // comment line cannot hold")
+            raise UpdateRefused(f"output line {number} holds {bad.group()!r}, which a // comment line cannot hold")
     if len(lines) > MAX_EXPECT_LINES:
-        raise Refused(f"the output has {len(lines)} lines, over the {MAX_EXPECT_LINES} that --wyn-update writes")
+        raise UpdateRefused(f"the output has {len(lines)} lines, over the {MAX_EXPECT_LINES} that --wyn-update writes")
     return [line.rstrip() for line in lines]
 
 
@@ -109,23 +109,25 @@ _PURE_EXPECT = re.compile(r"[ \t]*//[ \t]*EXPECT:[^\n]*")
 
 
 def _check_rewritable(spec: Spec, line_no: int, line: str, values: list[str]) -> None:
-    """Refused unless the EXPECT line can be rewritten without touching anything else."""
+    """UpdateRefused unless the EXPECT line can be rewritten without touching anything else."""
     if "\r" in line:
-        raise Refused(
+        raise UpdateRefused(
             f"line {line_no} holds a lone carriage return (CR), which does not end a line for Wyn: the `//` "
             "comment runs on past it, so rewriting it could delete code (convert the file to LF line ends)"
         )
     if not _PURE_EXPECT.fullmatch(line):
-        raise Refused(
+        raise UpdateRefused(
             f"line {line_no} holds code besides its // EXPECT: comment; --wyn-update rewrites only lines "
             "that are nothing but `// EXPECT: ...` (move the comment to a line of its own)"
         )
     if any(first <= line_no <= last for first, last in spec.long_strings):
-        raise Refused(f'line {line_no} is inside a """ string, not a comment; --wyn-update leaves it alone')
+        raise UpdateRefused(f'line {line_no} is inside a """ string, not a comment; --wyn-update leaves it alone')
     if any(first <= line_no <= last for first, last in spec.block_comments):
         closing = next((v for v in values if "*/" in v), None)
         if closing is not None:
-            raise Refused(f"line {line_no} is inside a /* */ comment and the new text {closing!r} would close it early")
+            raise UpdateRefused(
+                f"line {line_no} is inside a /* */ comment and the new text {closing!r} would close it early"
+            )
 
 
 def rewrite(text: str, spec: Spec, values: list[str], exit_status: int | None) -> tuple[str, int]:
@@ -183,7 +185,7 @@ def rewrite(text: str, spec: Spec, values: list[str], exit_status: int | None) -
 
 
 def check_removals(spec: Spec, values: list[str], mode: str) -> None:
-    """Refused when the rewrite would remove EXPECT lines it may not.
+    """UpdateRefused when the rewrite would remove EXPECT lines it may not.
 
     Removing every EXPECT line would silently turn an output test into a program
     test that passes whatever it prints later: never. Removing some (the program
@@ -193,12 +195,12 @@ def check_removals(spec: Spec, values: list[str], mode: str) -> None:
     if not have or len(values) >= have:
         return
     if not values:
-        raise Refused(
+        raise UpdateRefused(
             f"the program printed nothing: that would remove all {have} EXPECT line(s), and the file would "
             "become a program test that passes whatever it prints; fix the program, or remove them by hand"
         )
     if mode != "all":
-        raise Refused(
+        raise UpdateRefused(
             f"the program printed {len(values)} line(s) for the file's {have} EXPECT line(s); "
             "--wyn-update=all removes the surplus ones"
         )
@@ -208,16 +210,18 @@ digest = sha256_bytes  # what --wyn-update compares before it writes (the file's
 
 
 def writable_target(path: Path) -> Path:
-    """The file an update writes: a symbolic link's target (the link stays); Refused if read-only."""
+    """The file an update writes: a symbolic link's target (the link stays); UpdateRefused if read-only."""
     target = Path(os.path.realpath(path))
     st = os.stat(target)
     if not st.st_mode & stat.S_IWUSR or not os.access(target, os.W_OK):
-        raise Refused(f"{path.name} is read-only (mode {stat.S_IMODE(st.st_mode):o}); make it writable to update it")
+        raise UpdateRefused(
+            f"{path.name} is read-only (mode {stat.S_IMODE(st.st_mode):o}); make it writable to update it"
+        )
     return target
 
 
 def write_in_place(path: Path, text: str | bytes, expected_digest: str) -> None:
-    """Replace the file's text, unless it changed since it was read (Refused); mode, links and owner kept.
+    """Replace the file's text, unless it changed since it was read (UpdateRefused); mode, links and owner kept.
 
     A file with one name is replaced atomically (a temporary file renamed over
     it); a file with several hard links is rewritten in place, so that every
@@ -225,7 +229,7 @@ def write_in_place(path: Path, text: str | bytes, expected_digest: str) -> None:
     """
     current = path.read_bytes()
     if digest(current) != expected_digest:
-        raise Refused("the file changed since it was compiled; run again")
+        raise UpdateRefused("the file changed since it was compiled; run again")
     st = os.stat(path)
     data = text if isinstance(text, bytes) else text.encode("utf-8")
     if st.st_nlink > 1:

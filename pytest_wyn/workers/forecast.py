@@ -14,14 +14,26 @@ from pathlib import Path
 import pytest
 
 from .. import options
-from ..engine.cache import Store
-from ..engine.hostpaths import compile_arg, wyn_path
-from ..engine.key import KeyInputs, compute_key
-from ..engine.settings import Settings
-from ..engine.spec import SpecError, decode, parse, read_source
-from ..engine.testfile import is_test_file, skipped_whole
-from ..engine.toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
-from ..session import open_remote
+from ..engine import (
+    CompileCommand,
+    KeyInputs,
+    NoCompilerFound,
+    Settings,
+    SpecError,
+    Store,
+    Toolchain,
+    ToolchainError,
+    compile_arg,
+    compute_key,
+    decode,
+    is_test_file,
+    load_toolchain,
+    parse,
+    read_source,
+    skipped_whole,
+    wyn_path,
+)
+from ..startup import open_remote
 from .selection import Selection
 
 FORECAST = pytest.StashKey["Forecast | None"]()  # made once per session (the worker plan, or fetching ahead)

@@ -16,9 +16,7 @@ import pytest
 
 from .. import options
 from ..compat import EarlyCache
-from ..engine.record import Record, read_worker_startup
-from ..engine.settings import usable_cpus
-from ..engine.testfile import is_wyn_file
+from ..engine import Record, is_wyn_file, read_worker_startup, usable_cpus
 from .plan import DEFAULT_WORKER_STARTUP, plan_workers, work_of
 
 if TYPE_CHECKING:

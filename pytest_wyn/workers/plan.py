@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..engine.record import DEFAULT_COMPILE_SECONDS, DEFAULT_RUN_SECONDS, FileCosts
-from ..engine.runahead import LANES_PER_CORE
+from ..engine import DEFAULT_COMPILE_SECONDS, DEFAULT_RUN_SECONDS, LANES_PER_CORE, FileCosts
 
 DEFAULT_WORKER_STARTUP = 0.8  # CPU seconds to start one xdist worker, until one has started here (engine/record.py)
 COLLECT_PER_FILE = 0.002  # every worker collects every file again

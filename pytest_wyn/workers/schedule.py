@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
-from ..engine.testfile import is_wyn_file
+from ..engine import is_wyn_file
 
 
 def wyn_file_of(nodeid: str) -> str | None:

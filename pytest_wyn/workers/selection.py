@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from ..compat import compile_expression
-from ..engine.spec import Spec
-from ..engine.testfile import marks_of, planned_tests
+from ..engine import Spec, marks_of, planned_tests
 
 Matcher = Callable[[set[str]], bool]
 

@@ -155,6 +155,7 @@ def test_a_python_only_session_imports_no_engine(pytester: pytest.Pytester) -> N
     result = pytester.runpytest_subprocess("-p", "no:randomly", "-s")
     result.assert_outcomes(passed=1)
     loaded = next(line for line in result.outlines if line.startswith("LOADED")).split()[1:]
-    for heavy in ("pytest_wyn.hooks", "pytest_wyn.session", "pytest_wyn.engine.build", "pytest_wyn.engine.remote.tier"):
+    for heavy in ("pytest_wyn.hooks", "pytest_wyn.startup", "pytest_wyn.engine.session", "pytest_wyn.engine.build",
+                  "pytest_wyn.engine.runner", "pytest_wyn.engine.remote.tier"):
         assert heavy not in loaded, loaded
     assert "pytest_wyn.plugin" in loaded

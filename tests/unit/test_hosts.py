@@ -10,9 +10,9 @@ import pytest
 
 from pytest_wyn.engine.compiling import Compiler
 from pytest_wyn.engine.remote.config import RemoteConfig, without_credentials
+from pytest_wyn.engine.session import Engine, SessionReport, WorkerPayload, payload, toolchain_mismatch
 from pytest_wyn.engine.settings import Settings
 from pytest_wyn.engine.toolchain import CompileCommand, Toolchain
-from pytest_wyn.session import Engine, SessionReport, WorkerPayload, payload, toolchain_mismatch
 from pytest_wyn.workers.hosts import host_label, is_elsewhere, only_elsewhere
 
 
@@ -105,7 +105,7 @@ def test_a_compiler_that_never_started_compiled_nothing(tmp_path: Path) -> None:
 def test_a_build_folder_that_cannot_be_made_fails_the_wyn_tests_not_the_session(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pytest_wyn import session
+    from pytest_wyn.engine import session
 
     def no_room(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")

@@ -1,36 +1,36 @@
 """The session's state, loaded once: the ``Engine`` (never changed) and the ``SessionReport`` (what it learns).
 
-The controller (or the only process) loads everything once in ``start``;
-an xdist worker gets the resolved result through ``WorkerPayload``, so that
-every process uses the same compiler identity and the same checked cache path
-(a worker on another machine finds its own, and checks them). ``plugin.py``
-makes them and hands them to the plugin objects, which hand them on.
+``load`` finds everything a process needs before collection: the toolchain,
+the compile command, the cache and its lock folder, the shared cache, and the
+builder (in a process that runs tests). An xdist worker on this machine takes
+what its controller resolved (``WorkerPayload``), so that every process uses
+the same compiler identity and the same checked cache path; a worker on
+another machine finds its own, and checks them. The pytest side
+(``startup.py``) calls ``load`` and hands the results to the plugin objects.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from .engine.build import Builder, BuildStats
-from .engine.buildlocks import shared_lock_dir
-from .engine.cache import CacheDirError, Store
-from .engine.inflight import InFlight
-from .engine.process import sweep
-from .engine.record import Record
-from .engine.remote.tier import RemoteCache, RemoteStats, local_trust
-from .engine.runahead import RunAhead
-from .engine.rundirs import sweep_run_dirs
-from .engine.runner import FileTools
-from .engine.settings import Settings
-from .engine.toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
-
-PRELOADED = pytest.StashKey[Toolchain]()  # the forecast loads the toolchain first; configure reuses it
+from .build import Builder, BuildStats
+from .buildlocks import shared_lock_dir
+from .cache import CacheDirError, Store
+from .errors import UsageError
+from .inflight import InFlight
+from .process import sweep
+from .record import Record
+from .remote.tier import RemoteCache, RemoteStats, local_trust
+from .runahead import RunAhead
+from .rundirs import sweep_run_dirs
+from .runner import FileTools
+from .settings import Settings
+from .toolchain import CompileCommand, NoCompilerFound, Toolchain, ToolchainError, load_toolchain
 
 
 @dataclass(frozen=True)
@@ -196,36 +196,45 @@ class WorkerPayload:
         )
 
 
-def sent_payload(config: pytest.Config) -> WorkerPayload | None:
-    """In an xdist worker: what its controller sent (None in the controller, or without one)."""
-    data = getattr(config, "workerinput", {}).get("wyn")
-    return WorkerPayload.from_serialized(data) if data is not None else None
-
-
-def start(
-    config: pytest.Config, opts: Settings, workers_elsewhere: bool = False, runs_tests: bool = True
+def load(
+    settings: Settings,
+    rootdir: Path,
+    sent: WorkerPayload | None = None,
+    *,
+    preloaded: Toolchain | None = None,
+    collect_only: bool = False,
+    workers_elsewhere: bool = False,
+    runs_tests: bool = True,
+    open_remote: Callable[[], RemoteCache | None] = lambda: None,
+    load_record: Callable[[], Record] = lambda: Record({}),
 ) -> tuple[Engine, SessionReport]:
-    """Everything a session needs before collection; a worker on this machine takes it from its payload.
+    """Everything a session needs before collection; a worker on this machine takes it from ``sent``.
 
-    ``workers_elsewhere``: every worker runs on another machine (workers/hosts.py), so the
-    controller opens no remote cache: the workers read it, each into its own cache.
-    ``runs_tests``: this process runs tests (not an xdist controller), so it gets a builder.
+    ``sent``: what the controller resolved, in an xdist worker. ``preloaded``:
+    the toolchain the worker plan already loaded. ``workers_elsewhere``: every
+    worker runs on another machine, so the controller opens no remote cache
+    (the workers read it, each into its own cache). ``runs_tests``: this
+    process runs tests (not an xdist controller), so it gets a builder.
+    ``open_remote`` and ``load_record``: the controller's shared cache and
+    scheduling record, which the pytest side keeps for the session. Raises
+    ``UsageError`` for a compiler or cache folder that cannot be used.
     """
-    session = _Loading(opts, config.rootpath)
-    sent = sent_payload(config)
+    session = _Loading(settings, rootdir)
     if sent is not None and not sent.elsewhere:
         _from_payload(session, sent)
         return session.done(runs_tests)
-    if config.option.collectonly and sent is None:
+    if collect_only and sent is None:
         return session.done(runs_tests)  # collection never compiles: no compiler needed
     try:
-        session.toolchain = config.stash.get(PRELOADED, None) or load_toolchain(
-            opts.compiler_option, opts.compiler_ini, opts.compiler_env, config.rootpath
+        session.toolchain = preloaded or load_toolchain(
+            settings.compiler_option, settings.compiler_ini, settings.compiler_env, rootdir
         )
-        session.command = CompileCommand.parse(opts.compile_command, list(opts.compile_args), opts.compile_output)
+        session.command = CompileCommand.parse(
+            settings.compile_command, list(settings.compile_args), settings.compile_output
+        )
     except ToolchainError as exc:
         if sent is None:
-            raise pytest.UsageError(f"pytest-wyn: {exc}") from None
+            raise UsageError(f"pytest-wyn: {exc}") from None
         session.missing_compiler = f"on {sent.host}: {exc}"
         return session.done(runs_tests)
     except NoCompilerFound as exc:
@@ -240,20 +249,20 @@ def start(
             return session.done(runs_tests)
     try:
         _open_store(session)
-    except pytest.UsageError as exc:
+    except UsageError as exc:
         if sent is None:
             raise
         session.cache_problem = f"{exc}; running without the cache"  # a worker elsewhere: its own problem
     if session.store is not None:
-        if sent is not None and opts.remote is not None:  # a worker on another machine: its own local cache
-            session.remote = RemoteCache(opts.remote, session.store, "remote:" + secrets.token_hex(8))
+        if sent is not None and settings.remote is not None:  # a worker on another machine: its own local cache
+            session.remote = RemoteCache(settings.remote, session.store, "remote:" + secrets.token_hex(8))
         elif sent is None and not workers_elsewhere:
-            session.remote = open_remote(config, opts)
+            session.remote = open_remote()
         session.remote_mark = session.remote.mark if session.remote is not None else ""
     session.lock_dir, session.lock_problem = shared_lock_dir()
     sweep_run_dirs()
     if sent is None:
-        session.record = Record.load(getattr(config, "cache", None))
+        session.record = load_record()
     return session.done(runs_tests)
 
 
@@ -324,31 +333,24 @@ def _open_store(session: _Loading) -> None:
                 c_level.clear()  # both levels: --wyn-cache-clear empties the compile cache
         store.sweep_staging()
     except CacheDirError as exc:
-        raise pytest.UsageError(f"pytest-wyn: refusing the cache directory: {exc}") from None
+        raise UsageError(f"pytest-wyn: refusing the cache directory: {exc}") from None
     except OSError as exc:
         session.cache_problem = f"{opts.cache_dir} is not writable ({exc.strerror or exc}); running without the cache"
         return
     session.store = store
 
 
-REMOTE = pytest.StashKey["RemoteCache | None"]()  # made once per session, by the forecast or by start
+def open_shared_cache(settings: Settings) -> RemoteCache | None:
+    """The controller's (or only process's) remote tier over its local cache.
 
-
-def open_remote(config: pytest.Config, opts: Settings) -> RemoteCache | None:
-    """The controller's (or only process's) remote tier: made once, by whichever asks first.
-
-    The forecast asks first when it runs (it fetches ahead, before the worker plan);
-    ``start`` reuses it. None without a remote, or without a usable local cache to feed.
+    None without a remote, or without a usable local cache to feed (``load``
+    says why the local cache is off).
     """
-    if REMOTE in config.stash:
-        return config.stash[REMOTE]
-    remote = None
-    if opts.remote is not None and opts.use_cache:
-        store = Store(opts.cache_dir)
-        try:
-            store.prepare()
-            remote = RemoteCache(opts.remote, store, "remote:" + secrets.token_hex(8))
-        except (CacheDirError, OSError):
-            pass  # start() says why the local cache is off
-    config.stash[REMOTE] = remote
-    return remote
+    if settings.remote is None or not settings.use_cache:
+        return None
+    store = Store(settings.cache_dir)
+    try:
+        store.prepare()
+        return RemoteCache(settings.remote, store, "remote:" + secrets.token_hex(8))
+    except (CacheDirError, OSError):
+        return None
