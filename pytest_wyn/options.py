@@ -110,37 +110,16 @@ def _on_this_host(config: pytest.Config, sent: Settings) -> Settings:
 
 
 def _read(config: pytest.Config) -> Settings:
+    """Every row of the table, parsed; each value fills its row's field (the shared cache's rows: ``remote``)."""
     given = {row.name: row.parse(row.name, sources(config, row), config.rootpath) for row in settings_table.SETTINGS}
-    compiler_option, compiler_env, compiler_ini = given["wyn_compiler"]
-    memory_limit, memory_limit_set = given["wyn_memory_limit"]
-    return Settings(
-        files=given["wyn_files"],
-        compiler_option=compiler_option,
-        compiler_ini=compiler_ini,
-        compiler_env=compiler_env,
-        compile_command=given["wyn_compile_command"],
-        compile_output=given["wyn_compile_output"],
-        compile_args=given["wyn_compile_args"],
-        timeout=given["wyn_timeout"],
-        compile_timeout=given["wyn_compile_timeout"],
-        compile_retries=given["wyn_compile_retries"],
-        cache_dir=given["wyn_cache_dir"],
-        use_cache=not given["PYTEST_WYN_NO_CACHE"],
-        clear_cache=given["--wyn-cache-clear"],
-        cache_max_size=given["wyn_cache_max_size"],
-        max_output=given["wyn_max_output"],
-        workers=given["wyn_workers"],
-        compile_jobs=given["wyn_compile_jobs"],
-        memory_limit=memory_limit,
-        memory_limit_set=memory_limit_set,
-        keep_binaries=given["--wyn-keep-binaries"],
-        run_ahead=given["wyn_run_ahead"],
-        update=given["wyn_update"],
-        remote=None if given["PYTEST_WYN_NO_REMOTE_CACHE"] else _remote(config, given),
-        c_cache=given["wyn_c_cache"],
-        known_failures=given["wyn_known_failures"],
-        c_cache_dir=given["PYTEST_WYN_C_CACHE_DIR"],
-    )
+    fields: dict[str, Any] = {}
+    for row in settings_table.SETTINGS:
+        if isinstance(row.field, tuple):
+            fields.update(zip(row.field, given[row.name], strict=True))
+        elif row.field:
+            fields[row.field] = given[row.name]
+    remote = None if given["PYTEST_WYN_NO_REMOTE_CACHE"] else _remote(config, given)
+    return Settings(**fields, remote=remote)
 
 
 def _remote(config: pytest.Config, given: dict[str, Any]) -> RemoteConfig | None:

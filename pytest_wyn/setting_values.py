@@ -52,6 +52,11 @@ def flag(default: bool) -> Parser:
     return parse
 
 
+def switched_off(name: str, given: str | None, root: Path) -> bool:
+    """A switch that turns something off (``--wyn-no-cache``): the value is whether it stays on."""
+    return not flag(False)(name, given, root)
+
+
 def all_allow(name: str, given: Sequence[tuple[str, str | None]], root: Path) -> bool:
     """On unless one source says no: ``given`` is each source's name and word (``combine="all_allow"``)."""
     return all(flag(True)(source, word, root) for source, word in given)

@@ -14,7 +14,8 @@ on unless any of the option, the environment or the ini turns it off), and
 ``wyn_compiler`` (``apart``: each source kept, as the toolchain searches them
 in order and says which it used). What the sources gave then goes through the
 row's ``parse`` (``setting_values.py``), which makes the value or names the
-setting in a usage error. ``options.py`` reads every row this way, and only
+setting in a usage error, and the value fills the row's ``field`` of
+``engine.Settings``. ``options.py`` reads every row this way, and only
 this way. Credentials and the signing key come from the environment only.
 The settings are read once per session, by the xdist controller (or the only
 process); workers take what it read.
@@ -63,6 +64,9 @@ class Setting:
     env_note: str = ""
     combine: Combine = "first"
     parse: V.Parser = V.text  # what the sources gave (by ``combine``) -> the value (setting_values.py)
+    # The field of engine.Settings the value fills (several: the parser gives one value each); "" for
+    # a value read with others (the shared cache's rows make `remote`) or before any (`wyn`).
+    field: str | tuple[str, ...] = ""
 
     @property
     def name(self) -> str:
@@ -98,76 +102,83 @@ SETTINGS: tuple[Setting, ...] = (
             "--wyn", _switch("collect and run .wyn test files"), default_shown="off", parse=V.flag(False)),
     Setting("wyn_files", "args", DEFAULT_FILES, "glob patterns of Wyn test files",
             "--wyn-files", _opt("Wyn test file name patterns, space-separated (wyn_files)", "PATTERNS"),
-            default_shown="`test_*.wyn *_test.wyn`", option_note="`--wyn-files='PATTERNS'`", parse=V.words),
+            default_shown="`test_*.wyn *_test.wyn`", option_note="`--wyn-files='PATTERNS'`",
+            field="files", parse=V.words),
     Setting("wyn_compiler", "string", "", "path of the Wyn compiler",
             "--wyn-compiler", _opt("the Wyn compiler (default: ini wyn_compiler, $WYN, ./wyn, wyn on PATH)", "PATH"),
-            "WYN", "then `./wyn` in the rootdir, then `wyn` on PATH", combine="apart", parse=V.apart),
+            "WYN", "then `./wyn` in the rootdir, then `wyn` on PATH",
+            combine="apart", field=("compiler_option", "compiler_env", "compiler_ini"), parse=V.apart),
     Setting("wyn_compile_command", "string", "", "compile command with {compiler} {args} {source} {output}",
-            default_shown="`{compiler} build {args} {source} -o {output}`", parse=V.text),
+            default_shown="`{compiler} build {args} {source} -o {output}`", field="compile_command", parse=V.text),
     Setting("wyn_compile_output", "string", "", "where the binary appears when the command has no {output}",
-            default_shown="only for a command without `{output}`: where the binary appears", parse=V.text_or_none),
+            default_shown="only for a command without `{output}`: where the binary appears",
+            field="compile_output", parse=V.text_or_none),
     Setting("wyn_compile_args", "args", [], "extra compiler arguments",
             "--wyn-compile-args", _opt("extra compiler arguments, e.g. '--release'", "ARGS"),
             default_shown="none (e.g. `--release`)", option_note="`--wyn-compile-args='…'`", combine="concatenate",
-            parse=V.args),
+            field="compile_args", parse=V.args),
     Setting("wyn_timeout", "string", "", f"per-test run timeout in s (default {DEFAULT_TIMEOUT:g})",
             "--wyn-timeout", _opt(f"per-test run timeout (default {DEFAULT_TIMEOUT:g})", "SECONDS", type=float),
-            "PYTEST_WYN_TIMEOUT", f"{DEFAULT_TIMEOUT:g} s per run", parse=V.number(DEFAULT_TIMEOUT)),
+            "PYTEST_WYN_TIMEOUT", f"{DEFAULT_TIMEOUT:g} s per run", field="timeout", parse=V.number(DEFAULT_TIMEOUT)),
     Setting("wyn_compile_timeout", "string", "",
             f"per-file compile timeout in s (default {DEFAULT_COMPILE_TIMEOUT:g})", "--wyn-compile-timeout",
             _opt(f"per-file compile timeout (default {DEFAULT_COMPILE_TIMEOUT:g})", "SECONDS", type=float),
             "PYTEST_WYN_COMPILE_TIMEOUT", f"{DEFAULT_COMPILE_TIMEOUT:g} s per compile",
-            parse=V.number(DEFAULT_COMPILE_TIMEOUT)),
+            field="compile_timeout", parse=V.number(DEFAULT_COMPILE_TIMEOUT)),
     Setting("wyn_compile_retries", "string", "",
             f"retries of host-resource build failures (default {DEFAULT_RETRIES})",
             default_shown=f"{DEFAULT_RETRIES} (host-resource failures only)",
-            parse=V.whole(DEFAULT_RETRIES, 0, 100, low_included=True)),
+            field="compile_retries", parse=V.whole(DEFAULT_RETRIES, 0, 100, low_included=True)),
     Setting("wyn_compile_jobs", "string", "", "compiles at once (default: CPUs)",
             "--wyn-compile-jobs", _opt("compiles at once on this machine (default: CPUs)", "N"),
             "PYTEST_WYN_COMPILE_JOBS", "one compile per CPU pytest may use",
-            parse=V.whole(default_compile_jobs, 0, 1024)),
+            field="compile_jobs", parse=V.whole(default_compile_jobs, 0, 1024)),
     Setting("wyn_memory_limit", "string", "",
             f"address space per test binary, or none (default {DEFAULT_MEMORY_LIMIT})", "--wyn-memory-limit",
             _opt(f"address-space limit of each test binary, or 'none' (default {DEFAULT_MEMORY_LIMIT})", "SIZE"),
             "PYTEST_WYN_MEMORY_LIMIT", f"{DEFAULT_MEMORY_LIMIT} of address space per test binary; `none` for no limit",
-            parse=V.memory_limit(DEFAULT_MEMORY_LIMIT)),
+            field=("memory_limit", "memory_limit_set"), parse=V.memory_limit(DEFAULT_MEMORY_LIMIT)),
     Setting("wyn_max_output", "string", "", "bytes of output kept per run (head + tail)",
             "--wyn-max-output", _opt("output kept per run, head + tail (default 4MiB)", "SIZE"),
             "PYTEST_WYN_MAX_OUTPUT", "4MiB kept per run (head + tail)",
-            parse=V.size(str(DEFAULT_OUTPUT_LIMIT), at_least=1024)),
+            field="max_output", parse=V.size(str(DEFAULT_OUTPUT_LIMIT), at_least=1024)),
     Setting("wyn_cache_dir", "string", "", "compile cache directory",
             "--wyn-cache-dir", _opt("compile cache directory (default: the user cache dir)", "DIR"),
-            "PYTEST_WYN_CACHE_DIR", "the platformdirs user cache directory", parse=V.folder_or_user_cache),
+            "PYTEST_WYN_CACHE_DIR", "the platformdirs user cache directory",
+            field="cache_dir", parse=V.folder_or_user_cache),
     Setting("wyn_cache_max_size", "string", "", f"cache size cap (default {DEFAULT_CACHE_SIZE})",
-            env="PYTEST_WYN_CACHE_MAX_SIZE", default_shown=DEFAULT_CACHE_SIZE, parse=V.size(DEFAULT_CACHE_SIZE)),
+            env="PYTEST_WYN_CACHE_MAX_SIZE", default_shown=DEFAULT_CACHE_SIZE,
+            field="cache_max_size", parse=V.size(DEFAULT_CACHE_SIZE)),
     Setting("wyn_c_cache", "string", "", "the second cache level, generated C -> binary (default on)",
             env="PYTEST_WYN_C_CACHE", default_shown="on, with the compile cache: a compile whose generated C "
             "was compiled before reuses that binary ([the compiler developer's loop](compiler-loop.md))",
-            parse=V.flag(True)),
+            field="c_cache", parse=V.flag(True)),
     Setting(env="PYTEST_WYN_C_CACHE_DIR",
             default_shown="`c/` in the compile cache directory: where the second level keeps its entries",
-            parse=V.folder_or_none),
+            field="c_cache_dir", parse=V.folder_or_none),
     Setting("wyn_known_failures", "linelist", [], "known-failure lists: lines `<filename> <fail|hang|flaky>`",
             default_shown="none; files (from the rootdir) of `<filename> <kind>` lines (kind: fail, hang or "
             "flaky), as Wyn's `tests/stdlib/known_failures.txt`: a listed test is an expected failure "
-            "(`xfail`, not strict)", parse=V.known_failures),
+            "(`xfail`, not strict)", field="known_failures", parse=V.known_failures),
     Setting(option="--wyn-no-cache", option_args=_switch("neither read nor write the compile cache"),
-            env="PYTEST_WYN_NO_CACHE", env_note="`PYTEST_WYN_NO_CACHE=1`", parse=V.flag(False)),
-    Setting(option="--wyn-cache-clear", option_args=_switch("empty the compile cache first"), parse=V.flag(False)),
+            env="PYTEST_WYN_NO_CACHE", env_note="`PYTEST_WYN_NO_CACHE=1`", field="use_cache", parse=V.switched_off),
+    Setting(option="--wyn-cache-clear", option_args=_switch("empty the compile cache first"),
+            field="clear_cache", parse=V.flag(False)),
     Setting(option="--wyn-keep-binaries",
             option_args=_switch("keep each test binary in .pytest_cache/d/wyn-binaries and say how to run it again"),
             default_shown="off; with it, each test binary is kept in `.pytest_cache/d/wyn-binaries/` and its "
             "report says how to run it again by hand (`-vv` also shows each file's compile command)",
-            parse=V.kept_binaries),
+            field="keep_binaries", parse=V.kept_binaries),
     Setting("wyn_workers", "string", "",
             f"most xdist workers started by default: N or auto (default {DEFAULT_WORKERS})", "--wyn-workers",
             _opt(f"most xdist workers started by default: N or auto (default {DEFAULT_WORKERS})", "N"),
             "PYTEST_WYN_WORKERS",
             f"at most {DEFAULT_WORKERS}, as many as pay for themselves; `auto` lets xdist count the CPUs",
-            option_note="`--wyn-workers=N` (or `-n N` as usual)", parse=V.workers),
+            option_note="`--wyn-workers=N` (or `-n N` as usual)", field="workers", parse=V.workers),
     Setting("wyn_run_ahead", "string", "", "without workers, run upcoming files' binaries ahead (default true)",
             "--wyn-no-run-ahead", _switch("run every binary only when its test's turn comes (see wyn_run_ahead)"),
-            "PYTEST_WYN_RUN_AHEAD", "on", env_note="`PYTEST_WYN_RUN_AHEAD=0`", combine="all_allow", parse=V.all_allow),
+            "PYTEST_WYN_RUN_AHEAD", "on", env_note="`PYTEST_WYN_RUN_AHEAD=0`",
+            combine="all_allow", field="run_ahead", parse=V.all_allow),
     # A plain switch that never takes the next argument (`--wyn-update tests/x.wyn` updates that file);
     # `--wyn-update=all` and `=expect` are spelled whole (add_to), so argparse finds them before splitting at '='.
     Setting("wyn_update", "string", "", "expect or all: as --wyn-update (normally unset)",
@@ -176,7 +187,7 @@ SETTINGS: tuple[Setting, ...] = (
              "help": "rewrite failing EXPECT lines from the actual output; --wyn-update=all also pins passing "
              "program tests' output"},
             "PYTEST_WYN_UPDATE", "off", option_note="`--wyn-update`, `--wyn-update=all`",
-            env_note="`PYTEST_WYN_UPDATE` (`expect` or `all`)", parse=V.update_mode),
+            env_note="`PYTEST_WYN_UPDATE` (`expect` or `all`)", field="update", parse=V.update_mode),
     Setting("wyn_remote_cache", "string", "", "shared cache URL, http(s):// or redis:// (no credentials here)",
             "--wyn-remote-cache",
             _opt("shared cache: http(s)://… or redis://… (wyn_remote_cache; docs/remote-cache.md)", "URL"),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_wyn import options, setting_values, settings_table
-from pytest_wyn.engine.settings import DEFAULT_FILES, DEFAULT_WORKERS, SettingError
+from pytest_wyn.engine.settings import DEFAULT_FILES, DEFAULT_WORKERS, SettingError, Settings
 
 
 class FakeConfig:
@@ -132,3 +133,18 @@ def test_a_parser_names_the_setting_and_what_it_accepts(
     with pytest.raises(SettingError) as caught:
         parse("wyn_x", given, tmp_path)
     assert told in str(caught.value)
+
+
+def test_every_field_of_the_settings_is_filled_by_one_row() -> None:
+    """A new field of engine.Settings needs its row (and the table's rows name only real fields)."""
+    filled: list[str] = []
+    for row in settings_table.SETTINGS:
+        filled += [row.field] if isinstance(row.field, str) and row.field else list(row.field or ())
+    assert len(filled) == len(set(filled))
+    assert sorted([*filled, "remote"]) == sorted(f.name for f in dataclasses.fields(Settings))
+
+
+def test_a_switch_that_turns_the_cache_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTEST_WYN_NO_CACHE", raising=False)
+    assert value(tmp_path, "PYTEST_WYN_NO_CACHE") is True  # the cache stays on
+    assert value(tmp_path, "PYTEST_WYN_NO_CACHE", {"wyn_no_cache": True}) is False
