@@ -17,7 +17,7 @@ FRONT_DOOR = PACKAGE / "engine" / "__init__.py"
 
 
 def pytest_side_modules() -> list[str]:
-    return sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if "engine" not in p.parts)
+    return sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py") if "engine" not in p.parts)
 
 
 def test_the_pytest_side_imports_the_engine_only_through_its_front_door() -> None:
