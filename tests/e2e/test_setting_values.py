@@ -84,3 +84,26 @@ def test_a_timeout_directive_out_of_range_fails_that_test_at_its_line(wyn: WynPr
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines([f"*test_t.wyn:2*TIMEOUT needs a positive, finite number of seconds*{value!r}*"])
     assert "internal error" not in result.stdout.str()
+
+
+def test_a_blank_environment_variable_counts_as_unset(wyn: WynProject) -> None:
+    wyn.ini("wyn_timeout = 7\nwyn_remote_cache_write = true\n")
+    settings = settings_with(
+        wyn,
+        PYTEST_WYN_TIMEOUT="  ",
+        PYTEST_WYN_REMOTE_CACHE="http://127.0.0.1:9/",
+        PYTEST_WYN_REMOTE_CACHE_WRITE=" ",
+        PYTEST_WYN_WORKERS="",
+    )
+    assert settings.timeout == 7.0  # the ini's, not a usage error about "  "
+    assert settings.remote is not None and settings.remote.write is True  # the ini's
+    assert settings.workers == 12
+
+
+def test_a_malformed_remote_url_is_refused_even_when_the_remote_is_switched_off(wyn: WynProject) -> None:
+    """Issue 30.3: every row is parsed; a value that cannot be used is said, not left for a later session."""
+    wyn.monkeypatch.setenv("PYTEST_WYN_REMOTE_CACHE", "ftp://cache.example/")
+    wyn.write("test_a.wyn", 'println("a")\n// EXPECT: a\n')
+    result = wyn.run("--wyn-no-remote-cache")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "wyn_remote_cache must be an http(s):// or redis:// URL, not 'ftp://cache.example/'" in result.stderr.str()
