@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from . import setting_values as V
 from .engine import (
+    CONNECT_TIMEOUT,
     DEFAULT_CACHE_SIZE,
     DEFAULT_COMPILE_TIMEOUT,
     DEFAULT_FILES,
@@ -210,7 +211,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("wyn_remote_cache_timeout", "string", "",
             f"seconds per shared-cache request (default {DEFAULT_REMOTE_TIMEOUT:g})",
             env="PYTEST_WYN_REMOTE_CACHE_TIMEOUT",
-            default_shown=f"{DEFAULT_REMOTE_TIMEOUT:g} s per request (connecting: 1 s)",
+            default_shown=f"{DEFAULT_REMOTE_TIMEOUT:g} s per request (connecting: {CONNECT_TIMEOUT:g} s)",
             parse=V.number(DEFAULT_REMOTE_TIMEOUT, high=600)),
     Setting(env="PYTEST_WYN_REMOTE_CACHE_TOKEN",
             default_shown="none; a bearer token sent to the server (or `user:password@` in the environment's URL)",

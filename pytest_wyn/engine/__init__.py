@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # the names of _HOMES, for the type checker (`X as X`: re-exp
         save_worker_startup as save_worker_startup,
     )
     from .remote.config import (
+        CONNECT_TIMEOUT as CONNECT_TIMEOUT,
         DEFAULT_REMOTE_TIMEOUT as DEFAULT_REMOTE_TIMEOUT,
         SCHEMES as SCHEMES,
         RemoteConfig as RemoteConfig,
@@ -129,7 +130,15 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(["HostError", "TestError", "UsageError", "WynError"], "errors"),
     **dict.fromkeys(["read_lists"], "knownfail"),
     **dict.fromkeys(
-        ["DEFAULT_REMOTE_TIMEOUT", "SCHEMES", "RemoteConfig", "redact", "scheme_of", "with_lower_scheme"],
+        [
+            "CONNECT_TIMEOUT",
+            "DEFAULT_REMOTE_TIMEOUT",
+            "SCHEMES",
+            "RemoteConfig",
+            "redact",
+            "scheme_of",
+            "with_lower_scheme",
+        ],
         "remote.config",
     ),
     **dict.fromkeys(

@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_REMOTE_TIMEOUT = 5.0
+# Connecting, within a request's deadline. Past 1 s so that one resend of a connection request fits:
+# a busy server whose queue of new connections is full drops it, and Linux resends it after 1 s.
+CONNECT_TIMEOUT = 1.5
 SCHEMES = ("http", "https", "redis", "rediss", "unix")
 
 _SCHEME = re.compile(r"(?i)^([a-z][a-z0-9+.\-]*)://")

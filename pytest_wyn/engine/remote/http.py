@@ -20,10 +20,9 @@ import threading
 import time
 import urllib.parse
 
-from .config import redact
+from .config import CONNECT_TIMEOUT, redact
 from .errors import RemoteDown, RemoteError, TooBig, WriteRefused
 
-CONNECT_TIMEOUT = 1.0
 REPLY_CAP = 64 << 10  # what a PUT, HEAD or MKCOL reply may carry
 MIN_RATE = 1 << 20  # bytes a second a large body is given beyond the timeout
 CHUNK = 64 << 10
