@@ -11,12 +11,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import settings_table
-from .engine import RemoteConfig, SettingError, Settings, redact, with_lower_scheme
+from . import engine, settings_table
+from .engine import SettingError, redact, with_lower_scheme
+
+if TYPE_CHECKING:  # loaded when the settings are read: a session without Wyn tests never builds them
+    from .engine import RemoteConfig, Settings
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -64,7 +67,7 @@ def is_enabled(config: pytest.Config) -> bool:
         raise pytest.UsageError(str(exc)) from None
 
 
-SETTINGS = pytest.StashKey[Settings]()  # read once per session, by whichever asks first
+SETTINGS = pytest.StashKey["Settings"]()  # read once per session, by whichever asks first
 
 
 def read(config: pytest.Config) -> Settings:
@@ -87,7 +90,7 @@ def for_this_process(config: pytest.Config) -> Settings:
     sent = getattr(config, "workerinput", {}).get("wyn")
     if sent is None:
         return read(config)
-    settings = Settings.from_wire(sent["settings"])
+    settings = engine.Settings.from_wire(sent["settings"])
     if not sent.get("elsewhere"):
         return settings
     try:
@@ -119,7 +122,7 @@ def _read(config: pytest.Config) -> Settings:
         elif row.field:
             fields[row.field] = given[row.name]
     remote = None if given["PYTEST_WYN_NO_REMOTE_CACHE"] else _remote(config, given)
-    return Settings(**fields, remote=remote)
+    return engine.Settings(**fields, remote=remote)
 
 
 def _remote(config: pytest.Config, given: dict[str, Any]) -> RemoteConfig | None:
@@ -132,7 +135,7 @@ def _remote(config: pytest.Config, given: dict[str, Any]) -> RemoteConfig | None
             f"wyn_remote_cache in the ini file holds credentials ({redact(url)}): an ini file is committed and "
             "read by everyone. Put them in PYTEST_WYN_REMOTE_CACHE_TOKEN, or the whole URL in PYTEST_WYN_REMOTE_CACHE"
         )
-    return RemoteConfig(
+    return engine.RemoteConfig(
         source=_source_of_remote(config, url),
         url=url,
         token=given["PYTEST_WYN_REMOTE_CACHE_TOKEN"],

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from . import engine
 from .engine import (
     BOOL_ACCEPTED,
     BOOL_WORDS,
@@ -21,16 +22,17 @@ from .engine import (
     MAX_SECONDS,
     SCHEMES,
     SettingError,
-    UpdateMode,
     parse_bool,
     parse_number,
     parse_size,
-    read_lists,
     redact,
     scheme_of,
     user_cache_root,
     with_lower_scheme,
 )
+
+if TYPE_CHECKING:
+    from .engine import UpdateMode
 
 Parser = Callable[[str, Any, Path], Any]
 
@@ -153,8 +155,12 @@ def kept_binaries(name: str, given: str | None, root: Path) -> Path | None:
 
 
 def known_failures(name: str, given: list[str] | None, root: Path) -> tuple[tuple[str, str, str], ...]:
-    """(file name, the list naming it, kind) of every line of every list (read now: a bad list is a usage error)."""
-    return tuple((file, known.list_name, known.kind) for file, known in read_lists(list(given or ()), root).items())
+    """(file name, the list naming it, kind) of every line of every list (read now: a bad list is a usage error).
+
+    (``engine.read_lists`` when called: a session without Wyn tests never loads the lists' module.)
+    """
+    lists = engine.read_lists(list(given or ()), root)
+    return tuple((file, known.list_name, known.kind) for file, known in lists.items())
 
 
 def workers(name: str, given: str | None, root: Path) -> int | Literal["auto"]:

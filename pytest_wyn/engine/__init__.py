@@ -25,6 +25,26 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the names of _HOMES, for the type checker (`X as X`: re-exported)
     from .build import BuildStats as BuildStats
     from .cache import Store as Store
+    from .defaults import (
+        BOOL_ACCEPTED as BOOL_ACCEPTED,
+        BOOL_WORDS as BOOL_WORDS,
+        DEFAULT_CACHE_SIZE as DEFAULT_CACHE_SIZE,
+        DEFAULT_COMPILE_TIMEOUT as DEFAULT_COMPILE_TIMEOUT,
+        DEFAULT_FILES as DEFAULT_FILES,
+        DEFAULT_MEMORY_LIMIT as DEFAULT_MEMORY_LIMIT,
+        DEFAULT_OUTPUT_LIMIT as DEFAULT_OUTPUT_LIMIT,
+        DEFAULT_RETRIES as DEFAULT_RETRIES,
+        DEFAULT_TIMEOUT as DEFAULT_TIMEOUT,
+        DEFAULT_WORKERS as DEFAULT_WORKERS,
+        MAX_SECONDS as MAX_SECONDS,
+        SettingError as SettingError,
+        default_compile_jobs as default_compile_jobs,
+        parse_bool as parse_bool,
+        parse_number as parse_number,
+        parse_size as parse_size,
+        usable_cpus as usable_cpus,
+        user_cache_root as user_cache_root,
+    )
     from .deps import module_deps as module_deps, others_can_write as others_can_write
     from .digest import sha256_bytes as sha256_bytes
     from .errors import HostError as HostError, TestError as TestError, UsageError as UsageError, WynError as WynError
@@ -44,15 +64,15 @@ if TYPE_CHECKING:  # the names of _HOMES, for the type checker (`X as X`: re-exp
         read_worker_startup as read_worker_startup,
         save_worker_startup as save_worker_startup,
     )
-    from .remote.config import (
+    from .remote.address import (
         CONNECT_TIMEOUT as CONNECT_TIMEOUT,
         DEFAULT_REMOTE_TIMEOUT as DEFAULT_REMOTE_TIMEOUT,
         SCHEMES as SCHEMES,
-        RemoteConfig as RemoteConfig,
         redact as redact,
         scheme_of as scheme_of,
         with_lower_scheme as with_lower_scheme,
     )
+    from .remote.config import RemoteConfig as RemoteConfig
     from .remote.tier import RemoteCache as RemoteCache, RemoteStats as RemoteStats
     from .report import source_excerpt as source_excerpt
     from .results import BuildResult as BuildResult, FileOutcome as FileOutcome, Verdict as Verdict
@@ -70,28 +90,7 @@ if TYPE_CHECKING:  # the names of _HOMES, for the type checker (`X as X`: re-exp
         payload as payload,
         toolchain_mismatch as toolchain_mismatch,
     )
-    from .settings import (
-        BOOL_ACCEPTED as BOOL_ACCEPTED,
-        BOOL_WORDS as BOOL_WORDS,
-        DEFAULT_CACHE_SIZE as DEFAULT_CACHE_SIZE,
-        DEFAULT_COMPILE_TIMEOUT as DEFAULT_COMPILE_TIMEOUT,
-        DEFAULT_FILES as DEFAULT_FILES,
-        DEFAULT_MEMORY_LIMIT as DEFAULT_MEMORY_LIMIT,
-        DEFAULT_OUTPUT_LIMIT as DEFAULT_OUTPUT_LIMIT,
-        DEFAULT_RETRIES as DEFAULT_RETRIES,
-        DEFAULT_TIMEOUT as DEFAULT_TIMEOUT,
-        DEFAULT_WORKERS as DEFAULT_WORKERS,
-        MAX_SECONDS as MAX_SECONDS,
-        SettingError as SettingError,
-        Settings as Settings,
-        UpdateMode as UpdateMode,
-        default_compile_jobs as default_compile_jobs,
-        parse_bool as parse_bool,
-        parse_number as parse_number,
-        parse_size as parse_size,
-        usable_cpus as usable_cpus,
-        user_cache_root as user_cache_root,
-    )
+    from .settings import Settings as Settings, UpdateMode as UpdateMode
     from .spec import (
         Block as Block,
         Spec as Spec,
@@ -130,17 +129,10 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(["HostError", "TestError", "UsageError", "WynError"], "errors"),
     **dict.fromkeys(["read_lists"], "knownfail"),
     **dict.fromkeys(
-        [
-            "CONNECT_TIMEOUT",
-            "DEFAULT_REMOTE_TIMEOUT",
-            "SCHEMES",
-            "RemoteConfig",
-            "redact",
-            "scheme_of",
-            "with_lower_scheme",
-        ],
-        "remote.config",
+        ["CONNECT_TIMEOUT", "DEFAULT_REMOTE_TIMEOUT", "SCHEMES", "redact", "scheme_of", "with_lower_scheme"],
+        "remote.address",
     ),
+    **dict.fromkeys(["RemoteConfig"], "remote.config"),
     **dict.fromkeys(
         [
             "BOOL_ACCEPTED",
@@ -155,8 +147,6 @@ _HOMES: dict[str, str] = {
             "DEFAULT_WORKERS",
             "MAX_SECONDS",
             "SettingError",
-            "Settings",
-            "UpdateMode",
             "default_compile_jobs",
             "parse_bool",
             "parse_number",
@@ -164,8 +154,9 @@ _HOMES: dict[str, str] = {
             "usable_cpus",
             "user_cache_root",
         ],
-        "settings",
+        "defaults",
     ),
+    **dict.fromkeys(["Settings", "UpdateMode"], "settings"),
     # The session's state, loaded once (startup.py), and what the plugin objects hand on (hooks.py).
     **dict.fromkeys(["BuildStats"], "build"),
     **dict.fromkeys(["InFlight"], "inflight"),

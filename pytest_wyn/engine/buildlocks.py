@@ -18,8 +18,8 @@ from pathlib import Path
 from filelock import FileLock
 
 from .cache import CacheDirError, secure_dir
+from .defaults import user_cache_root
 from .process import Cancelled
-from .settings import user_cache_root
 
 
 def shared_lock_dir() -> tuple[Path | None, str]:

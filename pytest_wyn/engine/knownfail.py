@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .settings import SettingError
+from .defaults import SettingError
 
 KINDS = ("fail", "hang", "flaky")
 

@@ -24,9 +24,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING
 
+from .defaults import usable_cpus
 from .process import Cancelled
 from .record import FileCosts
-from .settings import usable_cpus
 
 if TYPE_CHECKING:
     from .results import FileOutcome

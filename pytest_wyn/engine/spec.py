@@ -15,9 +15,9 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .defaults import MAX_SECONDS, SettingError, parse_number
 from .errors import TestError
 from .openflags import BINARY, CLOEXEC, NONBLOCK
-from .settings import MAX_SECONDS, SettingError, parse_number
 
 LineOf = Callable[[int], int]  # offset -> 1-based line
 

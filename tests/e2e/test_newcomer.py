@@ -159,3 +159,34 @@ def test_a_python_only_session_imports_no_engine(pytester: pytest.Pytester) -> N
                   "pytest_wyn.engine.runner", "pytest_wyn.engine.remote.tier"):
         assert heavy not in loaded, loaded
     assert "pytest_wyn.plugin" in loaded
+
+
+def test_a_session_without_wyn_tests_loads_only_the_settings_table(pytester: pytest.Pytester) -> None:
+    """Issue 30.7, no cost when off: installed in a Python-only project, pytest-wyn reads its settings table.
+
+    It loads the table, its parsers and the engine's light modules (the
+    defaults, the errors, the shared cache's address), and nothing that builds
+    the engine's classes: not ``Settings``, the store, the remote tier or the hooks.
+    """
+    loaded = pytester.path / "loaded.txt"
+    pytester.makeconftest(
+        "import sys\n\n"
+        "def pytest_unconfigure(config):\n"
+        f"    with open({str(loaded)!r}, 'w') as f:\n"
+        "        f.write(' '.join(sorted(m for m in sys.modules if m.startswith('pytest_wyn'))))\n"
+    )
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    pytester.runpytest_subprocess("-p", "no:randomly").assert_outcomes(passed=1)
+    assert loaded.read_text().split() == [
+        "pytest_wyn",
+        "pytest_wyn.engine",
+        "pytest_wyn.engine.defaults",
+        "pytest_wyn.engine.errors",
+        "pytest_wyn.engine.remote",
+        "pytest_wyn.engine.remote.address",
+        "pytest_wyn.mistakes",
+        "pytest_wyn.options",
+        "pytest_wyn.plugin",
+        "pytest_wyn.setting_values",
+        "pytest_wyn.settings_table",
+    ]

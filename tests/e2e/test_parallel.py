@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import STANDIN, WynProject
 
+from pytest_wyn.engine.defaults import usable_cpus
 from pytest_wyn.engine.record import FileCosts
-from pytest_wyn.engine.settings import usable_cpus
 from pytest_wyn.workers.plan import DEFAULT_WORKER_STARTUP, plan_workers, work_of
 
 HELLO = '// EXPECT: hello\nprintln("hello")\n'

@@ -16,7 +16,7 @@ import pytest
 from conftest import WynProject, interruptible, processes_with, wait_until
 from filelock import FileLock
 
-from pytest_wyn.engine.settings import usable_cpus
+from pytest_wyn.engine.defaults import usable_cpus
 
 
 def logged(name: str, body: str) -> str:

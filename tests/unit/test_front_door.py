@@ -68,8 +68,8 @@ def test_opening_the_door_loads_only_what_is_asked_for() -> None:
         "before = sorted(m for m in sys.modules if m.startswith('pytest_wyn.engine.'))\n"
         "e.DEFAULT_TIMEOUT\n"
         "after = sorted(m for m in sys.modules if m.startswith('pytest_wyn.engine.'))\n"
-        "print(before, 'pytest_wyn.engine.settings' in after, 'pytest_wyn.engine.build' in after)\n"
+        "print(before, *(f'pytest_wyn.engine.{m}' in after for m in ('defaults', 'settings', 'build')))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["[]", "True", "False"]
+    assert done.stdout.split() == ["[]", "True", "False", "False"]  # a default: not the Settings class

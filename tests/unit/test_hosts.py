@@ -9,7 +9,8 @@ import execnet
 import pytest
 
 from pytest_wyn.engine.compiling import Compiler
-from pytest_wyn.engine.remote.config import RemoteConfig, without_credentials
+from pytest_wyn.engine.remote.address import without_credentials
+from pytest_wyn.engine.remote.config import RemoteConfig
 from pytest_wyn.engine.session import Engine, SessionReport, WorkerPayload, payload, toolchain_mismatch
 from pytest_wyn.engine.settings import Settings
 from pytest_wyn.engine.toolchain import CompileCommand, Toolchain

@@ -303,7 +303,7 @@ def test_a_deeply_nested_ac_object_is_a_rejected_entry(tmp_path: Path) -> None:
     ],
 )
 def test_one_redaction_for_every_url_shape(url: str, shown: str) -> None:
-    from pytest_wyn.engine.remote.config import redact
+    from pytest_wyn.engine.remote.address import redact
 
     assert redact(url) == shown
     assert "pw" not in redact(url) and "p/w" not in redact(url)

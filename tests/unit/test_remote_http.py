@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from pytest_wyn.engine.remote.config import CONNECT_TIMEOUT
+from pytest_wyn.engine.remote.address import CONNECT_TIMEOUT
 from pytest_wyn.engine.remote.http import HttpBackend
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from pytest_wyn import options, setting_values, settings_table
-from pytest_wyn.engine.settings import DEFAULT_FILES, DEFAULT_WORKERS, SettingError, Settings
+from pytest_wyn.engine.defaults import DEFAULT_FILES, DEFAULT_WORKERS, SettingError
+from pytest_wyn.engine.settings import Settings
 
 
 class FakeConfig:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from pytest_wyn.engine.defaults import parse_size
 from pytest_wyn.engine.inflight import InFlight
 from pytest_wyn.engine.names import item_names, safe_name
 from pytest_wyn.engine.process import BoundedBuffer
 from pytest_wyn.engine.record import FileCosts, Record
 from pytest_wyn.engine.runahead import Kind, kind_of
-from pytest_wyn.engine.settings import parse_size
 from pytest_wyn.engine.spec import Block, parse
 from pytest_wyn.engine.testfile import skipped_whole
 from pytest_wyn.workers.selection import Selection

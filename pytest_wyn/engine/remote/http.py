@@ -20,7 +20,7 @@ import threading
 import time
 import urllib.parse
 
-from .config import CONNECT_TIMEOUT, redact
+from .address import CONNECT_TIMEOUT, redact
 from .errors import RemoteDown, RemoteError, TooBig, WriteRefused
 
 REPLY_CAP = 64 << 10  # what a PUT, HEAD or MKCOL reply may carry

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import redact
+from .address import redact
 from .errors import RemoteDown, RemoteError, TooBig, WriteRefused
 
 PREFIX = "pytest-wyn:"

@@ -22,7 +22,8 @@ from typing import Any, Protocol, TypeVar
 
 from ..cache import CorruptEntry, EntryMeta, Store, UnsafeEntry, open_own
 from ..digest import sha256_bytes
-from .config import RemoteConfig, plain_http_to_another_host
+from .address import plain_http_to_another_host
+from .config import RemoteConfig
 from .errors import RemoteDown, RemoteError, TooBig, WriteRefused
 from .manifest import FORMAT, Manifest, Result, envelope, namespace, open_envelope, remote_name
 from .signing import Signer, SigningUnavailable, TrustedKeys, available
