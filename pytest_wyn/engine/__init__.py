@@ -230,9 +230,9 @@ def __getattr__(name: str) -> Any:
     module = _HOMES.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # found once: later reads do not come here
-    return value
+    # Not kept here: the module's own object every time, even after a module was loaded again (pytester's
+    # in-process runs unload what they loaded, and the next use loads it afresh).
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 def __dir__() -> list[str]:

@@ -73,3 +73,22 @@ def test_opening_the_door_loads_only_what_is_asked_for() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[]", "True", "False", "False"]  # a default: not the Settings class
+
+
+def test_a_name_is_its_modules_object_after_the_module_is_loaded_again() -> None:
+    """pytester's in-process runs unload the modules they loaded; the door must not hand out the old objects.
+
+    (It did: a name was kept at its first use, and a list parsed in a later
+    session came from a module no longer in ``sys.modules``.)
+    """
+    code = (
+        "import importlib, sys\n"
+        "import pytest_wyn.engine as e\n"
+        "first = e.read_lists\n"
+        "del sys.modules['pytest_wyn.engine.knownfail']\n"
+        "again = e.read_lists\n"
+        "print(again is not first, again is importlib.import_module('pytest_wyn.engine.knownfail').read_lists)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
