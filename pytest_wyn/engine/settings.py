@@ -27,6 +27,7 @@ from .remote.config import RemoteConfig
 
 UpdateMode = Literal["expect", "all"]  # EXPECT lines that fail; and a passing program test's output
 
+
 @dataclass(frozen=True)
 class Settings:
     files: tuple[str, ...]
@@ -105,5 +106,3 @@ class Settings:
 
 
 _PATHS = ("cache_dir", "keep_binaries", "c_cache_dir")
-
-

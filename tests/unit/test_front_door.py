@@ -61,6 +61,13 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
         engine.no_such_name  # type: ignore[attr-defined]  # noqa: B018
 
 
+def printed_by(code: str) -> list[str]:
+    """What the code prints, run in a fresh interpreter (its own sys.modules), word by word."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
 def test_opening_the_door_loads_only_what_is_asked_for() -> None:
     code = (
         "import sys\n"
@@ -70,9 +77,7 @@ def test_opening_the_door_loads_only_what_is_asked_for() -> None:
         "after = sorted(m for m in sys.modules if m.startswith('pytest_wyn.engine.'))\n"
         "print(before, *(f'pytest_wyn.engine.{m}' in after for m in ('defaults', 'settings', 'build')))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["[]", "True", "False", "False"]  # a default: not the Settings class
+    assert printed_by(code) == ["[]", "True", "False", "False"]  # a default: not the Settings class
 
 
 def test_a_name_is_its_modules_object_after_the_module_is_loaded_again() -> None:
@@ -89,6 +94,4 @@ def test_a_name_is_its_modules_object_after_the_module_is_loaded_again() -> None
         "again = e.read_lists\n"
         "print(again is not first, again is importlib.import_module('pytest_wyn.engine.knownfail').read_lists)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["True", "True"]
+    assert printed_by(code) == ["True", "True"]
